@@ -1,0 +1,255 @@
+"""The ``event`` flow evaluator: every message walks its hops in SimPy.
+
+Messages that only cross one radio hop (BSM over PC5) are evaluated where
+they are sent: their hop is a pure function and touches no shared resource.
+Messages for a cloud service are SimPy processes: uplink and backhaul as one
+timeout, the site's server queue (a real SimPy resource), then the reply's
+backhaul and downlink, with the vehicle's coverage looked up again where it
+is when the reply leaves the site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from avzone.cloud import Site, make_distribution
+from avzone.engine.draws import Stream, run_seeds
+from avzone.engine.world import World
+from avzone.hdmap.process import HdMap
+from avzone.metrics.collect import FlowRecorder, VehicleCounts
+from avzone.network.latency import access_s
+from avzone.scenario import Flow
+from avzone.vehicles.mobility import Vehicle, drive
+from avzone.vehicles.routing import route_edges
+
+__all__ = ["RunRecord", "simulate"]
+
+
+@dataclass
+class RunRecord:
+    """Everything measured in a run, handed to the summary writer."""
+
+    world: World
+    flows: dict[str, FlowRecorder]
+    sites: list[Site]
+    hdmap: HdMap
+    vehicles: VehicleCounts
+
+
+def simulate(world: World) -> RunRecord:
+    """Run the scenario of ``world`` for its duration with the event evaluator."""
+    return _EventRun(world).run()
+
+
+class _EventRun:
+    def __init__(self, world: World) -> None:
+        scenario = world.scenario
+        self.world = world
+        self.env = simpy.Environment()
+        seeds = run_seeds(scenario.seed)
+        rng = [np.random.default_rng(s) for s in seeds]
+        # seeds[0] is the world's placement stream (see World.build)
+        self.rng_demand = rng[1]
+        self.signal_wait = Stream(
+            rng[2], lambda g, n: g.uniform(0.0, scenario.mobility.signal_wait_max_s, n)
+        )
+        self.uniform = Stream(rng[3], lambda g, n: g.random(n))
+        self.phase = Stream(rng[4], lambda g, n: g.random(n))
+        self.hdmap = HdMap(self.env, world, rng[5])
+        service_seeds = seeds[6].spawn(max(1, len(scenario.cloud.services)))
+        self.service_time: dict[str, Stream] = {}
+        for spec, seed in zip(scenario.cloud.services, service_seeds, strict=False):
+            dist = make_distribution(spec.dist, spec.mean_ms / 1000, spec.cv)
+            self.service_time[spec.name] = Stream(np.random.default_rng(seed), dist.sample)
+        self.sites = [
+            Site(self.env, s.name, s.tier, s.servers, s.speed, measure_from_s=scenario.warmup_s)
+            for s in world.sites
+        ]
+        self.flows = {f.name: FlowRecorder(f.name, f.deadline_ms / 1000) for f in scenario.flows}
+        self.vehicles = VehicleCounts()
+        self.active: dict[Vehicle, None] = {}
+        self.next_id = 0
+
+    # -- the run -----------------------------------------------------------------
+
+    def run(self) -> RunRecord:
+        scenario = self.world.scenario
+        env = self.env
+        if scenario.fleet.arrivals == "poisson":
+            env.process(self._poisson_arrivals())
+        else:
+            for _ in range(scenario.fleet.count):
+                start = self.phase() * scenario.fleet.start_window_s
+                env.process(self._fixed_vehicle(start))
+        for flow in scenario.flows:
+            if flow.source == "rsu":
+                for rsu in range(self.world.n_rsus):
+                    env.process(self._rsu_flow(flow, rsu))
+        env.process(self.hdmap.run_changes())
+        env.run(until=scenario.duration_s)
+        self.hdmap.finish()
+        for vehicle in self.active:
+            self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
+        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles)
+
+    # -- vehicles ----------------------------------------------------------------
+
+    def _new_vehicle(self) -> Vehicle:
+        vehicle = Vehicle(self.next_id, self.hdmap.released.copy())
+        self.next_id += 1
+        self.vehicles.arrived += 1
+        self.active[vehicle] = None
+        for flow in self.world.scenario.flows:
+            if flow.source == "vehicle":
+                self.env.process(self._vehicle_flow(flow, vehicle))
+        return vehicle
+
+    def _trip(self, vehicle: Vehicle, origin: object, destination: object) -> Generator[Any, Any, None]:
+        world = self.world
+        route = [world.edge_index[e] for e in route_edges(world.graph, origin, destination)]
+        yield from drive(
+            self.env,
+            vehicle,
+            route,
+            length_m=world.edge_length_m,
+            speed_mps=world.edge_speed_mps,
+            signalized_end=world.edge_signalized_end,
+            edge_tiles=world.edge_tiles,
+            signal_wait_s=self.signal_wait,
+            tiles=self.hdmap,
+        )
+        self.vehicles.trips_completed += 1
+
+    def _leave(self, vehicle: Vehicle) -> None:
+        vehicle.active = False
+        self.hdmap.leave(vehicle, vehicle.tile)
+        self.vehicles.vehicle_km += vehicle.odometer_m(self.env.now) / 1000
+        del self.active[vehicle]
+
+    def _poisson_arrivals(self) -> Generator[Any, Any, None]:
+        fleet = self.world.scenario.fleet
+        mean_gap_s = 3600.0 / fleet.rate_per_h
+        while True:
+            yield self.env.timeout(float(self.rng_demand.exponential(mean_gap_s)))
+            if len(self.active) >= fleet.max_vehicles:
+                self.vehicles.turned_away += 1
+                continue
+            origin, destination = self.world.demand.draw(self.rng_demand)
+            self.env.process(self._one_trip(origin, destination))
+
+    def _one_trip(self, origin: object, destination: object) -> Generator[Any, Any, None]:
+        vehicle = self._new_vehicle()
+        yield from self._trip(vehicle, origin, destination)
+        self._leave(vehicle)
+
+    def _fixed_vehicle(self, start_s: float) -> Generator[Any, Any, None]:
+        yield self.env.timeout(start_s)
+        vehicle = self._new_vehicle()
+        origin, destination = self.world.demand.draw(self.rng_demand)
+        while True:
+            yield from self._trip(vehicle, origin, destination)
+            origin = destination
+            destination = self.world.demand.draw_destination(self.rng_demand, origin)
+
+    # -- message flows -------------------------------------------------------------
+
+    def _vehicle_flow(self, flow: Flow, vehicle: Vehicle) -> Generator[Any, Any, None]:
+        period_s = 1.0 / flow.rate_hz
+        yield self.env.timeout(self.phase() * period_s)
+        record = self.flows[flow.name]
+        warmup_s = self.world.scenario.warmup_s
+        while vehicle.active:
+            if self.env.now >= warmup_s:
+                record.sent += 1
+                if flow.service is None:
+                    self._one_hop(flow, vehicle, record)
+                else:
+                    self.env.process(self._request(flow, record, vehicle, -1))
+            yield self.env.timeout(period_s)
+
+    def _rsu_flow(self, flow: Flow, rsu: int) -> Generator[Any, Any, None]:
+        period_s = 1.0 / flow.rate_hz
+        yield self.env.timeout(self.phase() * period_s)
+        record = self.flows[flow.name]
+        warmup_s = self.world.scenario.warmup_s
+        while True:
+            if self.env.now >= warmup_s:
+                record.sent += 1
+                self.env.process(self._request(flow, record, None, rsu))
+            yield self.env.timeout(period_s)
+
+    def _sample(self, vehicle: Vehicle) -> int:
+        return self.world.samples.at(vehicle.edge, vehicle.s_m(self.env.now))
+
+    def _one_hop(self, flow: Flow, vehicle: Vehicle, record: FlowRecorder) -> None:
+        """A message that ends at the first station (RSU for PC5, cell for Uu)."""
+        world = self.world
+        sample = self._sample(vehicle)
+        if flow.via == "pc5":
+            pc5 = world.scenario.road.pc5
+            station, loss = world.pc5_rsu[sample], pc5.loss
+            delay_s = float(access_s(flow.size_bytes, pc5.latency_ms / 1000, pc5.rate_mbps * 1e6))
+        else:
+            cells = world.scenario.network.cells
+            station, loss = world.uu_cell[sample], cells.loss
+            delay_s = float(
+                access_s(flow.size_bytes, cells.uplink_latency_ms / 1000, cells.uplink_rate_mbps * 1e6)
+            )
+        if station < 0:
+            record.out_of_coverage += 1
+        elif self.uniform() < loss:
+            record.radio += 1
+        else:
+            record.latencies_s.append(delay_s)
+
+    def _request(
+        self, flow: Flow, record: FlowRecorder, vehicle: Vehicle | None, rsu: int
+    ) -> Generator[Any, Any, None]:
+        """A request to a cloud service and, when the flow has one, its reply."""
+        world = self.world
+        cells = world.scenario.network.cells
+        core_s = world.scenario.network.backhaul.core_ms / 1000
+        t0 = self.env.now
+        if vehicle is not None:
+            cell = world.uu_cell[self._sample(vehicle)]
+            if cell < 0:
+                record.out_of_coverage += 1
+                return
+            if self.uniform() < cells.loss:
+                record.radio += 1
+                return
+            ap = world.cell_ap(int(cell))
+            up_s = float(
+                access_s(flow.size_bytes, cells.uplink_latency_ms / 1000, cells.uplink_rate_mbps * 1e6)
+            ) + core_s
+        else:
+            ap, up_s = rsu, 0.0
+        assert flow.service is not None
+        site = int(world.dispatch[flow.service][ap])
+        if self.uniform() < world.routes.loss[ap, site]:
+            record.backhaul += 1
+            return
+        yield self.env.timeout(up_s + world.routes.delay_s(ap, site, flow.size_bytes))
+        yield from self.sites[site].serve(self.service_time[flow.service](), flow.priority)
+        if flow.reply_bytes > 0:
+            if self.uniform() < world.routes.loss[ap, site]:
+                record.backhaul += 1
+                return
+            back_s = world.routes.delay_s(ap, site, flow.reply_bytes)
+            if vehicle is not None:
+                if not vehicle.active or world.uu_cell[self._sample(vehicle)] < 0:
+                    record.out_of_coverage += 1
+                    return
+                if self.uniform() < cells.loss:
+                    record.radio += 1
+                    return
+                back_s += core_s + float(
+                    access_s(flow.reply_bytes, cells.downlink_latency_ms / 1000, cells.downlink_rate_mbps * 1e6)
+                )
+            yield self.env.timeout(back_s)
+        record.latencies_s.append(self.env.now - t0)

@@ -1,0 +1,52 @@
+"""Errors avzone raises for bad user input.
+
+Every message names where the problem is (a file and a key path), the value
+found, and what was expected, so that the CLI can print it as one line::
+
+    scenario.yaml: car.fleet.count: expected an integer > 0, got -5
+"""
+
+from __future__ import annotations
+
+__all__ = ["AvzoneError", "MapError", "ScenarioError"]
+
+
+class AvzoneError(ValueError):
+    """Base class of the errors caused by user input (exit code 2 in the CLI)."""
+
+
+class ScenarioError(AvzoneError):
+    """A scenario file is malformed, has an unknown key or a value out of range.
+
+    Parameters
+    ----------
+    path
+        Dotted key path, e.g. ``"car.fleet.count"`` (empty for the whole file).
+    message
+        What was expected and what was found, e.g. ``"expected an integer > 0, got -5"``.
+    file
+        The scenario file, when known.
+    """
+
+    def __init__(self, path: str, message: str, file: str | None = None) -> None:
+        self.path = path
+        self.message = message
+        self.file = file
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        prefix = f"{self.file}: " if self.file else ""
+        return f"{prefix}{where}{self.message}"
+
+    def in_file(self, file: str) -> ScenarioError:
+        """Return the same error located in ``file``."""
+        return ScenarioError(self.path, self.message, file)
+
+
+class MapError(AvzoneError):
+    """A map file is missing, unreadable, or not a usable road network.
+
+    The message starts with the file name, e.g.
+    ``maps/x.geojson: expected a GeoJSON FeatureCollection, got a list``.
+    """

@@ -1,0 +1,28 @@
+"""Collectors, the versioned summary and the run-folder writers."""
+
+from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder, VehicleCounts
+from avzone.metrics.io import atomic_write_text, coverage_geojson, dumps_summary, write_run
+from avzone.metrics.summary import (
+    COVERAGE_SYSTEMS,
+    SCHEMA_VERSION,
+    build_summary,
+    coverage_masks,
+    flow_rows,
+    latency_stats_ms,
+)
+
+__all__ = [
+    "COVERAGE_SYSTEMS",
+    "LOSS_CAUSES",
+    "SCHEMA_VERSION",
+    "FlowRecorder",
+    "VehicleCounts",
+    "atomic_write_text",
+    "build_summary",
+    "coverage_geojson",
+    "coverage_masks",
+    "dumps_summary",
+    "flow_rows",
+    "latency_stats_ms",
+    "write_run",
+]

@@ -1,0 +1,43 @@
+"""Collectors filled during a run: plain counters and lists, no simulation objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["LOSS_CAUSES", "FlowRecorder", "VehicleCounts"]
+
+LOSS_CAUSES = ("out_of_coverage", "radio", "backhaul")
+"""Why a message was not delivered, one cause each."""
+
+
+@dataclass
+class FlowRecorder:
+    """Messages of one flow sent after the warm-up: counts and delivered latencies (s)."""
+
+    name: str
+    deadline_s: float
+    sent: int = 0
+    out_of_coverage: int = 0
+    radio: int = 0
+    backhaul: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> int:
+        """Messages that arrived (on time or late)."""
+        return len(self.latencies_s)
+
+    @property
+    def lost(self) -> int:
+        """Messages that did not arrive, whatever the cause."""
+        return self.out_of_coverage + self.radio + self.backhaul
+
+
+@dataclass
+class VehicleCounts:
+    """What the fleet did over the whole run."""
+
+    arrived: int = 0
+    turned_away: int = 0
+    trips_completed: int = 0
+    vehicle_km: float = 0.0

@@ -1,0 +1,112 @@
+"""Writing a run folder atomically: summary.json, flows.csv, coverage.geojson.
+
+All content is rendered in memory first; each file is written to a temporary
+file in the target folder and moved into place with ``os.replace``, so a
+reader never sees half a file and a failed run writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avzone.metrics.summary import coverage_masks
+from avzone.roads import to_lonlat
+
+__all__ = ["atomic_write_text", "coverage_geojson", "dumps_summary", "write_run"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dumps_summary(summary: dict[str, Any]) -> str:
+    """summary.json text: stable key order, two-space indent, trailing newline."""
+    return json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    return buffer.getvalue()
+
+
+def coverage_geojson(world: Any) -> dict[str, Any]:
+    """Per directed road edge: covered fraction (by length) per system, as GeoJSON.
+
+    Coordinates are lon/lat (RFC 7946) when the map is geo-referenced; else the
+    map's own metres, with a ``crs`` member saying so.
+    """
+    samples = world.samples
+    masks = coverage_masks(world)
+    weights = samples.length_m
+    totals = np.bincount(samples.edge, weights=weights, minlength=len(samples.edges))
+    fractions = {
+        name: np.bincount(samples.edge, weights=weights * mask, minlength=len(samples.edges))
+        / np.where(totals > 0, totals, 1)
+        for name, mask in masks.items()
+    }
+    G = world.graph
+    features = []
+    lonlat_known = G.graph.get("crs") is not None
+    for i, (u, v, k) in enumerate(samples.edges):
+        data = G.edges[u, v, k]
+        xy = np.asarray(data["geometry"].coords, dtype=float)
+        coords = to_lonlat(G, xy) if lonlat_known else xy
+        digits = 7 if lonlat_known else 2
+        properties: dict[str, Any] = {
+            "id": str(data["id"]),
+            "road_class": data["road_class"],
+            "length_m": round(float(data["length_m"]), 2),
+        }
+        properties.update({name: round(float(f[i]), 4) for name, f in fractions.items()})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": np.round(np.asarray(coords), digits).tolist(),
+                },
+                "properties": properties,
+            }
+        )
+    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if not lonlat_known:
+        collection["crs"] = {"type": "name", "properties": {"name": "local metres (map has no CRS)"}}
+    return collection
+
+
+def write_run(
+    out_dir: Path, summary: dict[str, Any], flow_rows: list[dict[str, Any]], coverage: dict[str, Any]
+) -> list[Path]:
+    """Write the run folder; returns the files written."""
+    texts = {
+        "summary.json": dumps_summary(summary),
+        "flows.csv": _csv(flow_rows),
+        "coverage.geojson": json.dumps(coverage, separators=(",", ":")) + "\n",
+    }
+    paths = []
+    for name, text in texts.items():
+        path = out_dir / name
+        atomic_write_text(path, text)
+        paths.append(path)
+    return paths

@@ -1,0 +1,182 @@
+"""The versioned summary of a run (summary.json) and its tidy tables.
+
+Schema version 1. Every number a check can gate on is here; latencies in ms,
+fractions in [0, 1]. Statistics of an empty sample are ``null``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder
+from avzone.network.coverage import covered_fraction
+from avzone.roads import map_info
+
+if TYPE_CHECKING:
+    from avzone.engine.event import RunRecord
+    from avzone.engine.world import World
+
+__all__ = ["COVERAGE_SYSTEMS", "SCHEMA_VERSION", "build_summary", "coverage_masks", "flow_rows"]
+
+SCHEMA_VERSION = 1
+COVERAGE_SYSTEMS = ("pc5", "uu", "perception", "any_radio", "dual_radio")
+LATENCY_STATS = ("mean", "p50", "p95", "p99", "p999", "max")
+_DIGITS = 6
+
+
+def _r(value: float) -> float:
+    """Round for a stable, readable summary (6 decimals)."""
+    return round(float(value), _DIGITS)
+
+
+def latency_stats_ms(latencies_s: list[float]) -> dict[str, float | None]:
+    """Mean, percentiles (linear interpolation) and max, in ms; nulls when empty.
+
+    Examples
+    --------
+    >>> latency_stats_ms([0.001, 0.003])["p50"]
+    2.0
+    """
+    if not latencies_s:
+        return dict.fromkeys(LATENCY_STATS)
+    ms = np.asarray(latencies_s) * 1000
+    p50, p95, p99, p999 = np.percentile(ms, [50, 95, 99, 99.9])
+    return {
+        "mean": _r(ms.mean()),
+        "p50": _r(p50),
+        "p95": _r(p95),
+        "p99": _r(p99),
+        "p999": _r(p999),
+        "max": _r(ms.max()),
+    }
+
+
+def _stats_s(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "p50": None, "p95": None, "max": None}
+    a = np.asarray(values)
+    p50, p95 = np.percentile(a, [50, 95])
+    return {"mean": _r(a.mean()), "p50": _r(p50), "p95": _r(p95), "max": _r(a.max())}
+
+
+def coverage_masks(world: World) -> dict[str, np.ndarray]:
+    """Per road sample, whether each system covers it."""
+    pc5 = world.pc5_rsu >= 0
+    uu = world.uu_cell >= 0
+    return {
+        "pc5": pc5,
+        "uu": uu,
+        "perception": world.perceived,
+        "any_radio": pc5 | uu,
+        "dual_radio": pc5 & uu,
+    }
+
+
+def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, Any]:
+    """One flow's block of the summary."""
+    if record is None:
+        record = FlowRecorder("", deadline_ms / 1000)
+    late = sum(1 for x in record.latencies_s if x > record.deadline_s)
+    return {
+        "sent": record.sent,
+        "delivered": record.delivered,
+        "lost": record.lost,
+        "lost_by": {cause: getattr(record, cause) for cause in LOSS_CAUSES},
+        "delivery_ratio": _r(record.delivered / record.sent) if record.sent else None,
+        "latency_ms": latency_stats_ms(record.latencies_s),
+        "deadline_ms": deadline_ms,
+        "late": late,
+        "deadline_miss_ratio": _r((late + record.lost) / record.sent) if record.sent else None,
+    }
+
+
+def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
+    """The summary.json content. With ``record=None``: the same keys, nothing measured."""
+    scenario = world.scenario
+    masks = coverage_masks(world)
+    length = world.samples.length_m
+    info = map_info(world.graph)
+    summary: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "duration_s": scenario.duration_s,
+        "warmup_s": scenario.warmup_s,
+        "map": {
+            "source": scenario.map.label if scenario.map.builtin else scenario.map.file.name if scenario.map.file else "",
+            "nodes": info["nodes"],
+            "edges": info["edges"],
+            "length_km": info["length_km"],
+            "signalized": info["signalized"],
+        },
+        "infrastructure": {
+            "rsus": world.n_rsus,
+            "cells": len(world.cell_xy),
+            "sites": len(world.sites),
+        },
+        "coverage": {
+            name: {"road_fraction": _r(covered_fraction(mask, length))} for name, mask in masks.items()
+        },
+    }
+    vehicles = record.vehicles if record else None
+    summary["vehicles"] = {
+        "arrived": vehicles.arrived if vehicles else 0,
+        "turned_away": vehicles.turned_away if vehicles else 0,
+        "trips_completed": vehicles.trips_completed if vehicles else 0,
+        "vehicle_km": _r(vehicles.vehicle_km) if vehicles else 0.0,
+    }
+    summary["flows"] = {
+        f.name: flow_summary(record.flows[f.name] if record else None, f.deadline_ms)
+        for f in scenario.flows
+    }
+    hd = record.hdmap if record else None
+    summary["hdmap"] = {
+        "tiles": int(len(np.unique(world.sample_tile))),
+        "changes": hd.changes if hd else 0,
+        "releases": hd.releases if hd else 0,
+        "deliveries": hd.deliveries if hd else 0,
+        "update_lag_s": _stats_s(hd.update_lag_s if hd else []),
+        "stale_episodes": len(hd.staleness_s) if hd else 0,
+        "staleness_s": _stats_s(hd.staleness_s if hd else []),
+        "stale_vehicle_km": _r(sum(hd.stale_km)) if hd else 0.0,
+    }
+    cloud: dict[str, Any] = {}
+    for i, info_site in enumerate(world.sites):
+        stats = record.sites[i].stats(scenario.duration_s) if record else None
+        cloud[info_site.name] = {
+            "tier": info_site.tier,
+            "servers": info_site.servers,
+            "served": stats.served if stats else 0,
+            "utilization": _r(stats.utilization) if stats else None,
+            "mean_wait_ms": _r(stats.mean_wait_s * 1000) if stats and stats.served else None,
+            "p99_wait_ms": _r(stats.p99_wait_s * 1000) if stats and stats.served else None,
+            "max_queue": stats.max_queue if stats else 0,
+        }
+    summary["cloud"] = cloud
+    return summary
+
+
+def flow_rows(summary: dict[str, Any], world: World) -> list[dict[str, Any]]:
+    """flows.csv: one row per flow, flat columns."""
+    rows = []
+    for flow in world.scenario.flows:
+        block = summary["flows"][flow.name]
+        row: dict[str, Any] = {
+            "flow": flow.name,
+            "source": flow.source,
+            "via": flow.via,
+            "service": flow.service or "",
+            "rate_hz": flow.rate_hz,
+            "size_bytes": flow.size_bytes,
+            "sent": block["sent"],
+            "delivered": block["delivered"],
+            "lost": block["lost"],
+        }
+        row.update({f"lost_{cause}": n for cause, n in block["lost_by"].items()})
+        row.update({f"latency_{k}_ms": v for k, v in block["latency_ms"].items()})
+        row["deadline_ms"] = block["deadline_ms"]
+        row["deadline_miss_ratio"] = block["deadline_miss_ratio"]
+        rows.append(row)
+    return rows

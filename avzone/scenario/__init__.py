@@ -1,0 +1,47 @@
+"""Scenario files: YAML parsed once into frozen dataclasses (see docs/scenario.md)."""
+
+from avzone.scenario.parse import RSM_FLOW, load_scenario, parse_scenario
+from avzone.scenario.schema import (
+    Backhaul,
+    Cells,
+    CloudSection,
+    Fleet,
+    Flow,
+    HdmapSection,
+    MapSource,
+    Mobility,
+    NetworkSection,
+    OdPair,
+    Pc5,
+    Placement,
+    RoadSection,
+    Scenario,
+    Sensors,
+    ServiceSpec,
+    SiteSpec,
+    Zone,
+)
+
+__all__ = [
+    "RSM_FLOW",
+    "Backhaul",
+    "Cells",
+    "CloudSection",
+    "Fleet",
+    "Flow",
+    "HdmapSection",
+    "MapSource",
+    "Mobility",
+    "NetworkSection",
+    "OdPair",
+    "Pc5",
+    "Placement",
+    "RoadSection",
+    "Scenario",
+    "Sensors",
+    "ServiceSpec",
+    "SiteSpec",
+    "Zone",
+    "load_scenario",
+    "parse_scenario",
+]

@@ -1,0 +1,433 @@
+"""Parse a scenario file into :class:`~avzone.scenario.schema.Scenario`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from avzone.errors import ScenarioError
+from avzone.scenario._reader import Reader
+from avzone.scenario.schema import (
+    CELL_RULES,
+    DISTRIBUTIONS,
+    RSU_RULES,
+    SITE_RULES,
+    TIERS,
+    VIA,
+    Backhaul,
+    Cells,
+    CloudSection,
+    Fleet,
+    Flow,
+    HdmapSection,
+    MapSource,
+    Mobility,
+    NetworkSection,
+    OdPair,
+    Pc5,
+    Placement,
+    RoadSection,
+    Scenario,
+    Sensors,
+    ServiceSpec,
+    SiteSpec,
+    Zone,
+)
+
+__all__ = ["load_scenario", "parse_scenario"]
+
+BUILTIN_MAPS = ("etown",)
+ENGINES = ("event",)
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+RSM_FLOW = "rsm"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Raises
+    ------
+    ScenarioError
+        With the file name, the key path, the value and what was expected.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError("", "scenario file not found", str(file)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError("", f"cannot read the scenario file ({exc})", str(file)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid syntax"
+        raise ScenarioError("", f"malformed YAML{where}: {problem}", str(file)) from None
+    try:
+        return parse_scenario(data, base_dir=file.parent, name=file.stem, file=file)
+    except ScenarioError as exc:
+        raise exc.in_file(str(file)) from None
+
+
+def parse_scenario(
+    data: Any, *, base_dir: Path, name: str = "scenario", file: Path | None = None
+) -> Scenario:
+    """Validate a scenario given as a mapping (paths relative to ``base_dir``)."""
+    top = Reader(data)
+    duration_s = top.number("duration_s", min_value=0, strict_min=True)
+    warmup_s = top.number("warmup_s", 0.0, min_value=0)
+    if warmup_s >= duration_s:
+        raise ScenarioError(
+            "warmup_s", f"expected a warm-up shorter than duration_s ({duration_s:g}), got {warmup_s:g}"
+        )
+    if top.raw("engine", "event") == "batch":
+        raise ScenarioError("engine", "'batch' is not available yet; use 'event'")
+    road = _road(top.section("road"))
+    network = _network(top.section("network"))
+    cloud = _cloud(top.section("cloud"))
+    car = top.section("car")
+    fleet = _fleet(car.section("fleet"))
+    zones, od = _demand(car.section("demand"))
+    mobility = _mobility(car.section("mobility"))
+    flows = _flows(car, road, cloud)
+    car.done()
+    scenario = Scenario(
+        name=top.text("name", name),
+        file=file,
+        seed=top.integer("seed", 0, min_value=0),
+        duration_s=duration_s,
+        warmup_s=warmup_s,
+        engine=top.choice("engine", ENGINES, "event"),
+        map=_map(top.section("map"), base_dir),
+        road=road,
+        fleet=fleet,
+        zones=zones,
+        od=od,
+        mobility=mobility,
+        flows=flows,
+        network=network,
+        cloud=cloud,
+        hdmap=_hdmap(top.section("hdmap")),
+        checks=_checks(top),
+    )
+    top.done()
+    return scenario
+
+
+def _map(r: Reader, base_dir: Path) -> MapSource:
+    if r.has("file") and r.has("builtin"):
+        raise ScenarioError(r.path, "give either 'file' or 'builtin', not both")
+    if r.has("builtin"):
+        source = MapSource(builtin=r.choice("builtin", BUILTIN_MAPS))
+    else:
+        if not r.has("file"):
+            raise ScenarioError(r.path, "expected 'file: PATH' or 'builtin: etown'")
+        raw = r.text("file")
+        path = (base_dir / raw).resolve() if not Path(raw).is_absolute() else Path(raw)
+        if not path.is_file():
+            raise ScenarioError(r.at("file"), f"map file not found: {raw} (looked at {path})")
+        source = MapSource(file=path)
+    r.done()
+    return source
+
+
+def _placement(r: Reader, rules: tuple[str, ...], default: Placement) -> Placement:
+    if not r.has("rule"):
+        r.done()
+        return default
+    rule = r.choice("rule", rules)
+    spacing_m = 0.0
+    positions: tuple[tuple[float, float], ...] = ()
+    if rule in ("along_arterials", "hex", "grid") and not (rule == "grid" and r.has("count")):
+        spacing_m = r.number("spacing_m", min_value=0, strict_min=True)
+    if rule == "list":
+        positions = r.points("positions_m")
+        if not positions:
+            raise ScenarioError(r.at("positions_m"), "expected at least one [x_m, y_m] pair, got []")
+    r.done()
+    return Placement(rule, spacing_m, positions)
+
+
+def _road(road: Reader) -> RoadSection:
+    rsu = road.section("rsu")
+    placement = _placement(rsu.section("place"), RSU_RULES, RoadSection.placement)
+    p = rsu.section("pc5")
+    d = Pc5()
+    pc5 = Pc5(
+        range_m=p.number("range_m", d.range_m, min_value=0, strict_min=True),
+        latency_ms=p.number("latency_ms", d.latency_ms, min_value=0),
+        rate_mbps=p.number("rate_mbps", d.rate_mbps, min_value=0, strict_min=True),
+        loss=p.probability("loss", d.loss),
+    )
+    p.done()
+    sensors = None
+    if rsu.has("sensors"):
+        s = rsu.section("sensors")
+        ds = Sensors()
+        sensors = Sensors(
+            range_m=s.number("range_m", ds.range_m, min_value=0, strict_min=True),
+            rate_hz=s.number("rate_hz", ds.rate_hz, min_value=0),
+            size_bytes=s.integer("size_bytes", ds.size_bytes, min_value=1),
+            service=s.text("service"),
+            deadline_ms=s.number("deadline_ms", ds.deadline_ms, min_value=0, strict_min=True),
+        )
+        s.done()
+    rsu.done()
+    road.done()
+    return RoadSection(placement, pc5, sensors)
+
+
+def _fleet(r: Reader) -> Fleet:
+    d = Fleet()
+    arrivals = r.choice("arrivals", ("poisson", "fixed"), d.arrivals)
+    if arrivals == "poisson":
+        fleet = Fleet(
+            arrivals=arrivals,
+            rate_per_h=r.number("rate_per_h", d.rate_per_h, min_value=0, strict_min=True),
+            max_vehicles=r.integer("max_vehicles", d.max_vehicles, min_value=1),
+        )
+    else:
+        fleet = Fleet(
+            arrivals=arrivals,
+            count=r.integer("count", min_value=1),
+            start_window_s=r.number("start_window_s", d.start_window_s, min_value=0),
+        )
+    r.done()
+    return fleet
+
+
+def _demand(r: Reader) -> tuple[tuple[Zone, ...], tuple[OdPair, ...]]:
+    zones = []
+    for name, z in r.mapping_items("zones"):
+        _check_name(z.path, name)
+        at = _pair(z, "at_m")
+        zones.append(Zone(name, at, z.number("radius_m", min_value=0, strict_min=True)))
+        z.done()
+    names = tuple(z.name for z in zones)
+    od = []
+    for i, item in enumerate(r.sequence("od", [])):
+        o = Reader(item, f"{r.at('od')}[{i}]")
+        pair = OdPair(
+            origin=o.choice("from", names) if names else o.text("from"),
+            destination=o.choice("to", names) if names else o.text("to"),
+            weight=o.number("weight", 1.0, min_value=0, strict_min=True),
+        )
+        o.done()
+        od.append(pair)
+    if od and not zones:
+        raise ScenarioError(r.at("od"), "needs zones: define car.demand.zones first")
+    if zones and not od:
+        raise ScenarioError(r.at("od"), "required when zones are given: a list of {from, to}")
+    r.done()
+    return tuple(zones), tuple(od)
+
+
+def _pair(r: Reader, key: str) -> tuple[float, float]:
+    value = r.raw(key)
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+    if not ok:
+        raise ScenarioError(r.at(key), f"expected a pair [x_m, y_m], got {value!r}")
+    return (float(value[0]), float(value[1]))
+
+
+def _mobility(r: Reader) -> Mobility:
+    d = Mobility()
+    m = Mobility(
+        speed_factor=r.number("speed_factor", d.speed_factor, min_value=0, strict_min=True),
+        signal_wait_max_s=r.number("signal_wait_max_s", d.signal_wait_max_s, min_value=0),
+    )
+    r.done()
+    return m
+
+
+def _flows(car: Reader, road: RoadSection, cloud: CloudSection) -> tuple[Flow, ...]:
+    services = {s.name for s in cloud.services}
+    flows = []
+    for name, f in car.mapping_items("flows"):
+        _check_name(f.path, name)
+        if name == RSM_FLOW:
+            raise ScenarioError(f.path, f"'{RSM_FLOW}' is reserved for road.rsu.sensors uploads")
+        service = f.text("service") if f.has("service") else None
+        if service is not None and service not in services:
+            raise ScenarioError(f.at("service"), _unknown("service", service, services))
+        via = f.choice("via", VIA)
+        if service is not None and via != "uu":
+            raise ScenarioError(f.at("via"), f"expected 'uu' for a flow with a service, got {via!r}")
+        flows.append(
+            Flow(
+                name=name,
+                rate_hz=f.number("rate_hz", min_value=0, strict_min=True),
+                size_bytes=f.integer("size_bytes", min_value=1),
+                via=via,
+                deadline_ms=f.number("deadline_ms", min_value=0, strict_min=True),
+                service=service,
+                reply_bytes=f.integer("reply_bytes", 0, min_value=0),
+                priority=f.integer("priority", 0, min_value=0),
+            )
+        )
+        f.done()
+    sensors = road.sensors
+    if sensors is not None and sensors.rate_hz > 0:
+        if sensors.service is not None and sensors.service not in services:
+            raise ScenarioError(
+                "road.rsu.sensors.service", _unknown("service", sensors.service, services)
+            )
+        flows.append(
+            Flow(
+                name=RSM_FLOW,
+                rate_hz=sensors.rate_hz,
+                size_bytes=sensors.size_bytes,
+                via="fibre",
+                deadline_ms=sensors.deadline_ms,
+                service=sensors.service,
+                source="rsu",
+            )
+        )
+    return tuple(flows)
+
+
+def _unknown(kind: str, value: str, known: set[str]) -> str:
+    listed = ", ".join(sorted(known)) or "none defined"
+    return f"unknown {kind} {value!r} (defined: {listed})"
+
+
+def _check_name(path: str, name: str) -> None:
+    if not _NAME.match(name):
+        raise ScenarioError(
+            path, f"expected a name of letters, digits, '_' or '-' starting with a letter, got {name!r}"
+        )
+
+
+def _network(r: Reader) -> NetworkSection:
+    c = r.section("cells")
+    d = Cells()
+    cells = Cells(
+        placement=_placement(c.section("place"), CELL_RULES, d.placement),
+        range_m=c.number("range_m", d.range_m, min_value=0, strict_min=True),
+        uplink_latency_ms=c.number("uplink_latency_ms", d.uplink_latency_ms, min_value=0),
+        uplink_rate_mbps=c.number(
+            "uplink_rate_mbps", d.uplink_rate_mbps, min_value=0, strict_min=True
+        ),
+        downlink_latency_ms=c.number("downlink_latency_ms", d.downlink_latency_ms, min_value=0),
+        downlink_rate_mbps=c.number(
+            "downlink_rate_mbps", d.downlink_rate_mbps, min_value=0, strict_min=True
+        ),
+        loss=c.probability("loss", d.loss),
+    )
+    c.done()
+    b = r.section("backhaul")
+    db = Backhaul()
+    backhaul = Backhaul(
+        fibre_detour=b.number("fibre_detour", db.fibre_detour, min_value=1.0),
+        rate_gbps=b.number("rate_gbps", db.rate_gbps, min_value=0, strict_min=True),
+        loss=b.probability("loss", db.loss),
+        core_ms=b.number("core_ms", db.core_ms, min_value=0),
+    )
+    b.done()
+    r.done()
+    return NetworkSection(cells, backhaul)
+
+
+def _cloud(r: Reader) -> CloudSection:
+    sites = []
+    for name, s in r.mapping_items("sites"):
+        _check_name(s.path, name)
+        tier = s.choice("tier", TIERS)
+        count = s.integer("count", 1, min_value=1)
+        if tier == "edge":
+            placement = _placement(s.section("place"), SITE_RULES, Placement("center"))
+            distance_km = 0.0
+        else:
+            placement = Placement("center")
+            distance_km = s.number("distance_km", min_value=0)
+            if count != 1:
+                raise ScenarioError(s.at("count"), f"expected 1 for a {tier} site, got {count}")
+        if placement.rule == "center" and count != 1:
+            raise ScenarioError(
+                s.at("place.rule"), f"expected kmeans_rsus, grid or list for count {count}, got 'center'"
+            )
+        if placement.rule == "list" and len(placement.positions_m) != count:
+            raise ScenarioError(
+                s.at("place.positions_m"),
+                f"expected {count} positions (count), got {len(placement.positions_m)}",
+            )
+        sites.append(
+            SiteSpec(
+                name=name,
+                tier=tier,
+                servers=s.integer("servers", min_value=1),
+                speed=s.number("speed", 1.0, min_value=0, strict_min=True),
+                count=count,
+                placement=placement,
+                distance_km=distance_km,
+            )
+        )
+        s.done()
+    site_names = {s.name for s in sites}
+    services = []
+    for name, v in r.mapping_items("services"):
+        _check_name(v.path, name)
+        on = v.sequence("sites")
+        if not on:
+            raise ScenarioError(v.at("sites"), "expected at least one site name, got []")
+        for i, site in enumerate(on):
+            if site not in site_names:
+                raise ScenarioError(f"{v.at('sites')}[{i}]", _unknown("site", str(site), site_names))
+        t = v.section("time")
+        dist = t.choice("dist", DISTRIBUTIONS)
+        mean_ms = t.number("mean_ms", min_value=0, strict_min=dist != "constant")
+        cv = 0.0
+        if dist in ("lognormal", "gamma"):
+            cv = t.number("cv", min_value=0, strict_min=True)
+        t.done()
+        services.append(ServiceSpec(name, tuple(str(x) for x in on), dist, mean_ms, cv))
+        v.done()
+    r.done()
+    return CloudSection(tuple(sites), tuple(services))
+
+
+def _hdmap(r: Reader) -> HdmapSection:
+    d = HdmapSection()
+    tiles = r.section("tiles")
+    changes = r.section("changes")
+    release = r.section("release")
+    mode = release.choice("mode", ("continuous", "batch"), d.release_mode)
+    h = HdmapSection(
+        tile_size_m=tiles.number("size_m", d.tile_size_m, min_value=0, strict_min=True),
+        tile_size_bytes=tiles.integer("size_bytes", d.tile_size_bytes, min_value=1),
+        change_rate_per_tile_per_h=changes.number(
+            "rate_per_tile_per_h", d.change_rate_per_tile_per_h, min_value=0
+        ),
+        release_mode=mode,
+        release_delay_s=release.number("delay_s", d.release_delay_s, min_value=0),
+        release_interval_s=(
+            release.number("interval_s", d.release_interval_s, min_value=0, strict_min=True)
+            if mode == "batch"
+            else d.release_interval_s
+        ),
+    )
+    for sub in (tiles, changes, release):
+        sub.done()
+    r.done()
+    return h
+
+
+def _checks(top: Reader) -> tuple[str, ...]:
+    from avzone.checks import parse_check
+
+    out = []
+    for i, item in enumerate(top.sequence("checks", [])):
+        path = f"checks[{i}]"
+        if not isinstance(item, str):
+            raise ScenarioError(path, f"expected a check like 'flows.control.latency_ms.p99 <= 50', got {item!r}")
+        parse_check(item, path)
+        out.append(item)
+    return tuple(out)

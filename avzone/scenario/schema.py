@@ -1,0 +1,267 @@
+"""The scenario as frozen dataclasses, one per section of the YAML file.
+
+The simulation never sees the raw YAML: :func:`avzone.scenario.load_scenario`
+parses and validates it once into these objects. Every key is documented in
+docs/scenario.md; units are in the names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "Backhaul",
+    "Cells",
+    "CloudSection",
+    "Fleet",
+    "Flow",
+    "HdmapSection",
+    "MapSource",
+    "Mobility",
+    "NetworkSection",
+    "OdPair",
+    "Pc5",
+    "Placement",
+    "RoadSection",
+    "Scenario",
+    "Sensors",
+    "ServiceSpec",
+    "SiteSpec",
+    "Zone",
+]
+
+RSU_RULES = ("signalized_intersections", "along_arterials", "list", "none")
+CELL_RULES = ("hex", "grid", "list")
+SITE_RULES = ("kmeans_rsus", "grid", "list", "center")
+TIERS = ("edge", "regional", "central")
+DISTRIBUTIONS = ("constant", "exponential", "lognormal", "gamma")
+VIA = ("pc5", "uu")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where infrastructure goes: a rule and its parameters.
+
+    ``positions_m`` are offsets in metres from the south-west corner of the
+    map's bounding box (x east, y north), so that they read the same on any map.
+    """
+
+    rule: str
+    spacing_m: float = 0.0
+    positions_m: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class MapSource:
+    """The road map: a file (GeoJSON or SUMO .net.xml) or a built-in one."""
+
+    file: Path | None = None
+    builtin: str | None = None
+
+    @property
+    def label(self) -> str:
+        """A short name for messages and outputs."""
+        return f"builtin:{self.builtin}" if self.builtin else str(self.file)
+
+
+@dataclass(frozen=True)
+class Pc5:
+    """C-V2X sidelink (PC5) between vehicles and RSUs."""
+
+    range_m: float = 400.0
+    latency_ms: float = 2.0
+    rate_mbps: float = 20.0
+    loss: float = 0.01
+
+
+@dataclass(frozen=True)
+class Sensors:
+    """Roadside perception sensors on each RSU and the RSM uploads they cause."""
+
+    range_m: float = 150.0
+    rate_hz: float = 10.0
+    size_bytes: int = 4000
+    service: str | None = None
+    deadline_ms: float = 100.0
+
+
+@dataclass(frozen=True)
+class RoadSection:
+    """Smart road: RSUs, their PC5 radio and their perception sensors."""
+
+    placement: Placement = Placement("signalized_intersections")
+    pc5: Pc5 = Pc5()
+    sensors: Sensors | None = None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """How vehicles enter the zone.
+
+    ``arrivals == "poisson"``: vehicles arrive at ``rate_per_h``, drive one
+    trip and leave; at most ``max_vehicles`` are in the zone at once (arrivals
+    beyond are turned away and counted). ``arrivals == "fixed"``: ``count``
+    vehicles start within the first ``start_window_s`` and drive trip after trip.
+    """
+
+    arrivals: str = "poisson"
+    rate_per_h: float = 1800.0
+    max_vehicles: int = 1000
+    count: int = 0
+    start_window_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A demand zone: nodes within ``radius_m`` of ``at_m`` (offset from the map's SW corner)."""
+
+    name: str
+    at_m: tuple[float, float]
+    radius_m: float
+
+
+@dataclass(frozen=True)
+class OdPair:
+    """One origin–destination relation between two zones, with a relative weight."""
+
+    origin: str
+    destination: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Mobility:
+    """Edge-by-edge driving: free flow at ``speed_factor`` × the speed limit.
+
+    At a signalised node a vehicle waits a uniform time in [0, signal_wait_max_s].
+    """
+
+    speed_factor: float = 1.0
+    signal_wait_max_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A periodic message flow of every vehicle (or, for ``rsm``, every RSU with sensors).
+
+    ``via`` is the first hop: ``pc5`` ends at the serving RSU; ``uu`` goes
+    through the serving cell; ``fibre`` (RSU flows) starts on the RSU's wire.
+    With ``service`` set, the message continues over the backhaul to the
+    nearest site hosting it and, with ``reply_bytes`` > 0, a reply comes back.
+    """
+
+    name: str
+    rate_hz: float
+    size_bytes: int
+    via: str
+    deadline_ms: float
+    service: str | None = None
+    reply_bytes: int = 0
+    priority: int = 0
+    source: str = "vehicle"
+
+
+@dataclass(frozen=True)
+class Cells:
+    """5G Uu cells: placement, coverage range and the air interface each way."""
+
+    placement: Placement = Placement("hex", spacing_m=800.0)
+    range_m: float = 600.0
+    uplink_latency_ms: float = 4.0
+    uplink_rate_mbps: float = 50.0
+    downlink_latency_ms: float = 4.0
+    downlink_rate_mbps: float = 200.0
+    loss: float = 0.001
+
+
+@dataclass(frozen=True)
+class Backhaul:
+    """Fibre from access points to sites: path length = straight line × ``fibre_detour``."""
+
+    fibre_detour: float = 1.3
+    rate_gbps: float = 10.0
+    loss: float = 0.0
+    core_ms: float = 1.0
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    """Reliable network: cells and the backhaul."""
+
+    cells: Cells = Cells()
+    backhaul: Backhaul = Backhaul()
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """A compute site (or ``count`` of them, named NAME-1 … NAME-count)."""
+
+    name: str
+    tier: str
+    servers: int
+    speed: float = 1.0
+    count: int = 1
+    placement: Placement = Placement("center")
+    distance_km: float = 0.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service: which sites (by name in cloud.sites) host it and its service-time distribution (at speed 1)."""
+
+    name: str
+    sites: tuple[str, ...]
+    dist: str
+    mean_ms: float
+    cv: float = 0.0
+
+
+@dataclass(frozen=True)
+class CloudSection:
+    """Real-time cloud: sites and services."""
+
+    sites: tuple[SiteSpec, ...] = ()
+    services: tuple[ServiceSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class HdmapSection:
+    """Accurate map: square tiles, Poisson world changes, release and delivery."""
+
+    tile_size_m: float = 1000.0
+    tile_size_bytes: int = 2_000_000
+    change_rate_per_tile_per_h: float = 0.2
+    release_mode: str = "continuous"
+    release_delay_s: float = 60.0
+    release_interval_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole scenario, validated."""
+
+    name: str
+    file: Path | None
+    seed: int
+    duration_s: float
+    warmup_s: float
+    engine: str
+    map: MapSource
+    road: RoadSection
+    fleet: Fleet
+    zones: tuple[Zone, ...]
+    od: tuple[OdPair, ...]
+    mobility: Mobility
+    flows: tuple[Flow, ...]
+    network: NetworkSection
+    cloud: CloudSection
+    hdmap: HdmapSection
+    checks: tuple[str, ...] = field(default=())
+
+    def flow(self, name: str) -> Flow:
+        """The flow called ``name``."""
+        for flow in self.flows:
+            if flow.name == name:
+                return flow
+        raise KeyError(name)

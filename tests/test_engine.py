@@ -1,0 +1,103 @@
+"""End-to-end runs of tiny zones against hand-computed numbers.
+
+Validation source: the hop models of docs/scenario.md with the constants of
+REFERENCE.md §7 (fibre 5 µs/km); every expected value below is computed by
+hand from the scenario's parameters, not by the code under test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from tinyzone import scenario_dict, straight_road_map, write_scenario
+
+import avzone
+from avzone.metrics import dumps_summary
+
+
+@pytest.fixture
+def constant_scenario(tmp_path: Path) -> Path:
+    """One vehicle, every delay constant, no loss: one latency per flow."""
+    data = scenario_dict(straight_road_map(tmp_path))
+    data["car"]["flows"]["control"] = {
+        "rate_hz": 10, "size_bytes": 1200, "via": "uu", "service": "planning",
+        "reply_bytes": 200, "deadline_ms": 15,
+    }
+    data["cloud"]["services"] = {
+        "planning": {"sites": ["edge"], "time": {"dist": "constant", "mean_ms": 5}}
+    }
+    data["network"]["cells"].update(
+        uplink_latency_ms=4, uplink_rate_mbps=50, downlink_latency_ms=4, downlink_rate_mbps=200
+    )
+    data["network"]["backhaul"] = {"fibre_detour": 1.3, "rate_gbps": 10, "loss": 0, "core_ms": 1}
+    return write_scenario(tmp_path, data)
+
+
+def test_constant_delays_give_the_hand_computed_latency(constant_scenario: Path) -> None:
+    summary = avzone.run(constant_scenario).summary
+    # control: uplink 4 ms + 1200 B at 50 Mbit/s; core 1 ms; fibre cell→edge site
+    # 400 m × 1.3 detour at 5 µs/km, plus 1200 B at 10 Gbit/s; service 5 ms;
+    # back: the same fibre with 200 B; core 1 ms; downlink 4 ms + 200 B at 200 Mbit/s.
+    fibre_s = 400 * 1.3 * 5e-9
+    expected_s = (
+        0.004 + 1200 * 8 / 50e6 + 0.001 + fibre_s + 1200 * 8 / 10e9
+        + 0.005
+        + fibre_s + 200 * 8 / 10e9 + 0.001 + 0.004 + 200 * 8 / 200e6
+    )
+    control = summary["flows"]["control"]["latency_ms"]
+    assert control["p50"] == pytest.approx(expected_s * 1000, abs=1e-6)
+    assert control["max"] == pytest.approx(expected_s * 1000, abs=1e-6)
+    assert control["mean"] == pytest.approx(expected_s * 1000, abs=1e-6)
+    # 15.206 ms > the 15 ms deadline: every message is late
+    assert summary["flows"]["control"]["deadline_miss_ratio"] == 1.0
+    # bsm: PC5 2 ms + 300 B at 20 Mbit/s, but only where the RSU reaches
+    bsm = summary["flows"]["bsm"]
+    assert bsm["latency_ms"]["max"] == pytest.approx(2.0 + 300 * 8 / 20e6 * 1000, abs=1e-9)
+    assert bsm["lost"] == bsm["lost_by"]["out_of_coverage"]
+
+
+def test_counts_coverage_and_site_of_the_straight_road(constant_scenario: Path) -> None:
+    summary = avzone.run(constant_scenario).summary
+    # 1 vehicle from t = 0, 10 Hz, 60 s, no warm-up: 600 messages per flow
+    assert summary["flows"]["bsm"]["sent"] == 600
+    assert summary["flows"]["control"]["sent"] == 600
+    assert summary["flows"]["control"]["delivered"] == 600
+    # RSU at x = 500 m, range 300 m: samples with midpoints 205 … 795 m, 600 of 1000 m
+    assert summary["coverage"]["pc5"]["road_fraction"] == pytest.approx(0.6)
+    assert summary["coverage"]["uu"]["road_fraction"] == 1.0
+    assert summary["coverage"]["dual_radio"]["road_fraction"] == pytest.approx(0.6)
+    assert summary["coverage"]["perception"]["road_fraction"] == 0.0
+    # 600 jobs of 5 ms on one server over 60 s: utilisation 0.05, never a queue
+    edge = summary["cloud"]["edge"]
+    assert edge["served"] == 600
+    assert edge["utilization"] == pytest.approx(600 * 0.005 / 60, rel=1e-9)
+    assert edge["mean_wait_ms"] == 0.0
+
+
+def test_vehicle_drives_at_free_flow(constant_scenario: Path) -> None:
+    """1000 m at 10 m/s: one trip takes 100 s; in 60 s the vehicle covers 600 m."""
+    summary = avzone.run(constant_scenario).summary
+    assert summary["vehicles"]["vehicle_km"] == pytest.approx(0.6, abs=1e-9)
+    longer = dataclasses.replace(avzone.load_scenario(constant_scenario), duration_s=250.0)
+    again = avzone.run(longer).summary
+    # there and back (200 s) and 50 s more
+    assert again["vehicles"]["trips_completed"] == 2
+    assert again["vehicles"]["vehicle_km"] == pytest.approx(2.5, abs=1e-9)
+
+
+def test_same_seed_same_bytes_other_seed_other_numbers(tmp_path: Path) -> None:
+    from tinyzone import grid_map
+
+    data = scenario_dict(grid_map(tmp_path))
+    data["car"]["fleet"] = {"arrivals": "poisson", "rate_per_h": 600, "max_vehicles": 50}
+    data["road"]["rsu"]["pc5"]["loss"] = 0.05
+    path = write_scenario(tmp_path, data)
+    first = dumps_summary(avzone.run(path).summary)
+    second = dumps_summary(avzone.run(path).summary)
+    other = dumps_summary(avzone.run(path, seed=2).summary)
+    assert first == second
+    assert first != other
+    assert json.loads(other)["seed"] == 2
