@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from avzone.errors import AvzoneError
+from avzone.errors import AvzoneError, ScenarioError
 from avzone.report_text import format_checks, format_run
 
 __all__ = ["main"]
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``avzone`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "seed", None) is not None and args.seed < 0:
+            raise ScenarioError("--seed", f"expected an integer >= 0, got {args.seed}")
         if args.command == "run":
             return _run(args)
         if args.command == "validate":
@@ -118,7 +121,8 @@ def _check(args: argparse.Namespace) -> int:
                 "seed": results.scenario.seed,
                 "passed": results.passed,
                 "checks": [
-                    {"check": c.check.text, "value": c.value, "passed": c.passed} for c in results.checks
+                    {"check": c.check.text, "value": _json_number(c.value), "passed": c.passed}
+                    for c in results.checks
                 ],
             }
         )
@@ -126,6 +130,11 @@ def _check(args: argparse.Namespace) -> int:
         atomic_write_text(args.out / "checks.json", json.dumps(report, indent=2) + "\n")
     print(f"{total - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def _json_number(value: float) -> float | None:
+    """A measured value for JSON: null when nothing was measured (NaN is not JSON)."""
+    return None if math.isnan(value) else value
 
 
 def _map(args: argparse.Namespace) -> int:

@@ -153,6 +153,7 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     os.close(handle)
     try:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or None)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private (0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

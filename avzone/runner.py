@@ -10,6 +10,7 @@ from typing import Any
 
 from avzone.checks import CheckResult, evaluate_checks
 from avzone.engine import World, simulate
+from avzone.errors import ScenarioError
 from avzone.metrics import build_summary, coverage_geojson, flow_rows, write_run
 from avzone.scenario import Scenario, load_scenario
 
@@ -48,7 +49,15 @@ class Results:
 
 def _scenario(scenario: Scenario | str | Path, seed: int | None) -> Scenario:
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    return dataclasses.replace(loaded, seed=seed) if seed is not None else loaded
+    if seed is None:
+        return loaded
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ScenarioError("seed", f"expected an integer >= 0, got {seed!r}", _file(loaded))
+    return dataclasses.replace(loaded, seed=seed)
+
+
+def _file(scenario: Scenario) -> str | None:
+    return str(scenario.file) if scenario.file is not None else None
 
 
 def build_world(scenario: Scenario | str | Path, *, seed: int | None = None) -> World:
@@ -56,8 +65,12 @@ def build_world(scenario: Scenario | str | Path, *, seed: int | None = None) -> 
 
     This is what ``avzone validate`` does: any bad input raises here.
     """
-    world = World.build(_scenario(scenario, seed))
-    evaluate_checks(world.scenario.checks, build_summary(world, None))
+    parsed = _scenario(scenario, seed)
+    try:
+        world = World.build(parsed)
+        evaluate_checks(world.scenario.checks, build_summary(world, None))
+    except ScenarioError as exc:  # found after parsing (map, demand, checks): name the file
+        raise exc if exc.file or parsed.file is None else exc.in_file(str(parsed.file)) from None
     return world
 
 

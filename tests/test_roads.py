@@ -210,7 +210,7 @@ def test_properties_and_class_defaults(tmp_path: Path) -> None:
 
 
 def test_signal_points_snap_to_nodes_within_2_m(tmp_path: Path) -> None:
-    """A signal 1.5 m from a node marks it, one 5 m away is ignored; highway=traffic_signals counts."""
+    """A signal 1.5 m from a node marks it, one 5 m away does not; highway=traffic_signals works."""
     features = [
         line([[X0, Y0], [X0 + 100, Y0], [X0 + 200, Y0]], id="a"),
         line([[X0 + 100, Y0], [X0 + 100, Y0 + 100]], id="b"),
@@ -334,6 +334,7 @@ BAD_MAPS = [
         collection(road('{"id": "x"}'), road('{"id": "x"}')),
         "features[1]: road id 'x' is already used by features[0]",
     ),
+    ("bad.geojson", collection(road(coordinates="[[4, 5], [4, 5]]")), "every road has zero length"),
     ("bad.geojson", collection(road(), crs=None), "coordinates are not lon/lat degrees"),
     ("bad.geojson", collection(road(), crs="EPSG:999999"), "crs: unknown CRS name 'EPSG:999999'"),
     ("bad.geojson", collection(road(), crs="EPSG:2263"), "expected a projected CRS in metres"),

@@ -1,7 +1,7 @@
 """Closed forms of single-queue waiting times, used to validate :class:`avzone.cloud.Site`.
 
 Pure functions (REFERENCE.md §9; Kleinrock, *Queueing Systems* vol. 1, 1975,
-§3.2 M/M/1, §3.5 M/M/m, §5.6 M/G/1). Rates are per second and the returned
+§3.2 M/M/1, §3.5 M/M/m, ch. 5 M/G/1). Rates are per second and the returned
 times are the mean wait in queue ``W_q`` in seconds, service excluded. Every
 function requires a stable queue (utilisation ρ < 1) and raises
 ``ValueError`` naming the values otherwise.
@@ -49,7 +49,7 @@ def erlang_c(c: int, a: float) -> float:
 
     Computed through the Erlang B recursion ``B_k = a B_{k−1} / (k + a B_{k−1})``,
     ``B_0 = 1``, and ``C = c B_c / (c − a (1 − B_c))``, which is stable for
-    large ``c`` (Kleinrock vol. 1, eq. 3.40).
+    large ``c`` (Erlang's C formula, Kleinrock vol. 1 §3.5).
 
     Parameters
     ----------

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,6 +165,43 @@ class Site:
             raise
         self._end_s[job] = env.now
         return self._start_s[job] - self._arrival_s[job]
+
+    def submit(
+        self,
+        work_s: float,
+        priority: int = 0,
+        on_done: Callable[[float], None] | None = None,
+    ) -> None:
+        """Queue a job without a process; ``on_done(wait_s)`` runs when its service ends.
+
+        The same queue and records as :meth:`serve`, driven by callbacks on
+        the resource's request and on the service timeout instead of a SimPy
+        process per job: about half the events, which is what a run with
+        millions of messages needs. Jobs cannot be interrupted.
+        """
+        if not (math.isfinite(work_s) and work_s >= 0):
+            raise ValueError(
+                f"site {self.name!r}: work_s must be a finite number >= 0, got {work_s!r}"
+            )
+        env = self.env
+        job = len(self._arrival_s)
+        self._arrival_s.append(env.now)
+        self._start_s.append(math.inf)
+        self._end_s.append(math.inf)
+        request = self._resource.request(priority=priority)
+        hold_s = work_s / self.speed
+
+        def finished(_: simpy.Event) -> None:
+            self._resource.release(request)
+            self._end_s[job] = env.now
+            if on_done is not None:
+                on_done(self._start_s[job] - self._arrival_s[job])
+
+        def started(_: simpy.Event) -> None:
+            self._start_s[job] = env.now
+            env.timeout(hold_s).callbacks.append(finished)
+
+        request.callbacks.append(started)
 
     def waits_s(self, until_s: float) -> np.ndarray:
         """Waits in queue of the jobs counted in ``stats(until_s).served``, in arrival order, s."""

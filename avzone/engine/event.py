@@ -19,10 +19,10 @@ import simpy
 
 from avzone.cloud import Site, make_distribution
 from avzone.engine.draws import Stream, run_seeds
+from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
 from avzone.hdmap.process import HdMap
 from avzone.metrics.collect import FlowRecorder, VehicleCounts
-from avzone.network.latency import access_s
 from avzone.scenario import Flow
 from avzone.vehicles.mobility import Vehicle, drive
 from avzone.vehicles.routing import route_edges
@@ -73,6 +73,12 @@ class _EventRun:
         self.flows = {f.name: FlowRecorder(f.name, f.deadline_ms / 1000) for f in scenario.flows}
         self.vehicles = VehicleCounts()
         self.active: dict[Vehicle, None] = {}
+        self.plans = {f.name: plan_flow(world, f) for f in scenario.flows}
+        samples = world.samples
+        self._start: list[int] = samples.start.tolist()
+        self._count: list[int] = samples.count.tolist()
+        self._step: list[float] = samples.step_m.tolist()
+        self._n_rsus = world.n_rsus
         self.next_id = 0
 
     # -- the run -----------------------------------------------------------------
@@ -159,20 +165,23 @@ class _EventRun:
     # -- message flows -------------------------------------------------------------
 
     def _vehicle_flow(self, flow: Flow, vehicle: Vehicle) -> Generator[Any, Any, None]:
+        plan = self.plans[flow.name]
         period_s = 1.0 / flow.rate_hz
         yield self.env.timeout(self.phase() * period_s)
         record = self.flows[flow.name]
         warmup_s = self.world.scenario.warmup_s
+        one_hop = flow.service is None
         while vehicle.active:
             if self.env.now >= warmup_s:
                 record.sent += 1
-                if flow.service is None:
-                    self._one_hop(flow, vehicle, record)
+                if one_hop:
+                    self._one_hop(plan, vehicle, record)
                 else:
-                    self.env.process(self._request(flow, record, vehicle, -1))
+                    self._request(plan, record, vehicle, -1)
             yield self.env.timeout(period_s)
 
     def _rsu_flow(self, flow: Flow, rsu: int) -> Generator[Any, Any, None]:
+        plan = self.plans[flow.name]
         period_s = 1.0 / flow.rate_hz
         yield self.env.timeout(self.phase() * period_s)
         record = self.flows[flow.name]
@@ -180,76 +189,75 @@ class _EventRun:
         while True:
             if self.env.now >= warmup_s:
                 record.sent += 1
-                self.env.process(self._request(flow, record, None, rsu))
+                self._request(plan, record, None, rsu)
             yield self.env.timeout(period_s)
 
     def _sample(self, vehicle: Vehicle) -> int:
-        return self.world.samples.at(vehicle.edge, vehicle.s_m(self.env.now))
+        """The road sample the vehicle is on now (list look-ups on the hot path)."""
+        edge = vehicle.edge
+        k = int(vehicle.s_m(self.env.now) / self._step[edge])
+        count = self._count[edge]
+        return self._start[edge] + (k if k < count else count - 1)
 
-    def _one_hop(self, flow: Flow, vehicle: Vehicle, record: FlowRecorder) -> None:
+    def _one_hop(self, plan: FlowPlan, vehicle: Vehicle, record: FlowRecorder) -> None:
         """A message that ends at the first station (RSU for PC5, cell for Uu)."""
-        world = self.world
-        sample = self._sample(vehicle)
-        if flow.via == "pc5":
-            pc5 = world.scenario.road.pc5
-            station, loss = world.pc5_rsu[sample], pc5.loss
-            delay_s = float(access_s(flow.size_bytes, pc5.latency_ms / 1000, pc5.rate_mbps * 1e6))
-        else:
-            cells = world.scenario.network.cells
-            station, loss = world.uu_cell[sample], cells.loss
-            delay_s = float(
-                access_s(flow.size_bytes, cells.uplink_latency_ms / 1000, cells.uplink_rate_mbps * 1e6)
-            )
-        if station < 0:
+        if plan.station[self._sample(vehicle)] < 0:
             record.out_of_coverage += 1
-        elif self.uniform() < loss:
+        elif self.uniform() < plan.first_loss:
             record.radio += 1
         else:
-            record.latencies_s.append(delay_s)
+            record.latencies_s.append(plan.first_s)
 
-    def _request(
-        self, flow: Flow, record: FlowRecorder, vehicle: Vehicle | None, rsu: int
-    ) -> Generator[Any, Any, None]:
-        """A request to a cloud service and, when the flow has one, its reply."""
-        world = self.world
-        cells = world.scenario.network.cells
-        core_s = world.scenario.network.backhaul.core_ms / 1000
-        t0 = self.env.now
+    def _request(self, plan: FlowPlan, record: FlowRecorder, vehicle: Vehicle | None, rsu: int) -> None:
+        """A request to a cloud service and, when the flow has one, its reply.
+
+        Uplink, core and backhaul are one timeout; the site queue is the
+        site's SimPy resource; the reply's coverage is looked up where the
+        vehicle is when its service ends. Chained callbacks, not a process.
+        """
+        env = self.env
+        t0 = env.now
         if vehicle is not None:
-            cell = world.uu_cell[self._sample(vehicle)]
+            cell = plan.station[self._sample(vehicle)]
             if cell < 0:
                 record.out_of_coverage += 1
                 return
-            if self.uniform() < cells.loss:
+            if self.uniform() < plan.first_loss:
                 record.radio += 1
                 return
-            ap = world.cell_ap(int(cell))
-            up_s = float(
-                access_s(flow.size_bytes, cells.uplink_latency_ms / 1000, cells.uplink_rate_mbps * 1e6)
-            ) + core_s
+            ap = self._n_rsus + cell
         else:
-            ap, up_s = rsu, 0.0
-        assert flow.service is not None
-        site = int(world.dispatch[flow.service][ap])
-        if self.uniform() < world.routes.loss[ap, site]:
+            ap = rsu
+        route_loss = plan.route_loss[ap]
+        if route_loss and self.uniform() < route_loss:
             record.backhaul += 1
             return
-        yield self.env.timeout(up_s + world.routes.delay_s(ap, site, flow.size_bytes))
-        yield from self.sites[site].serve(self.service_time[flow.service](), flow.priority)
-        if flow.reply_bytes > 0:
-            if self.uniform() < world.routes.loss[ap, site]:
+        site = self.sites[plan.site[ap]]
+        flow = plan.flow
+        service = self.service_time[flow.service or ""]
+
+        def delivered(_: object) -> None:
+            record.latencies_s.append(env.now - t0)
+
+        def served(_wait_s: float) -> None:
+            if flow.reply_bytes == 0:
+                delivered(None)
+                return
+            if route_loss and self.uniform() < route_loss:
                 record.backhaul += 1
                 return
-            back_s = world.routes.delay_s(ap, site, flow.reply_bytes)
+            back_s = plan.down_s[ap]
             if vehicle is not None:
-                if not vehicle.active or world.uu_cell[self._sample(vehicle)] < 0:
+                if not vehicle.active or plan.station[self._sample(vehicle)] < 0:
                     record.out_of_coverage += 1
                     return
-                if self.uniform() < cells.loss:
+                if self.uniform() < plan.last_loss:
                     record.radio += 1
                     return
-                back_s += core_s + float(
-                    access_s(flow.reply_bytes, cells.downlink_latency_ms / 1000, cells.downlink_rate_mbps * 1e6)
-                )
-            yield self.env.timeout(back_s)
-        record.latencies_s.append(self.env.now - t0)
+                back_s += plan.last_s
+            env.timeout(back_s).callbacks.append(delivered)
+
+        def at_site(_: object) -> None:
+            site.submit(service(), flow.priority, served)
+
+        env.timeout(plan.first_s + plan.up_s[ap]).callbacks.append(at_site)

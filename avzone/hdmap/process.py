@@ -140,7 +140,8 @@ class HdMap:
         if version <= vehicle.map_versions[tile]:
             return
         vehicle.map_versions[tile] = version
-        self.deliveries += 1
+        if self.env.now >= self.warmup_s:
+            self.deliveries += 1
         if vehicle.tile == tile and vehicle.active and version >= self.world_version[tile]:
             self._stale_end(vehicle)
 

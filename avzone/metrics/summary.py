@@ -83,6 +83,7 @@ def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, A
         "sent": record.sent,
         "delivered": record.delivered,
         "lost": record.lost,
+        "in_flight": record.sent - record.delivered - record.lost,
         "lost_by": {cause: getattr(record, cause) for cause in LOSS_CAUSES},
         "delivery_ratio": _r(record.delivered / record.sent) if record.sent else None,
         "latency_ms": latency_stats_ms(record.latencies_s),

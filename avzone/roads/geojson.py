@@ -30,12 +30,8 @@ them. A road split into pieces gets ``id#0``, ``id#1``, ... in order.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,36 +39,20 @@ import networkx as nx
 import numpy as np
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
-from scipy.spatial import cKDTree
-from shapely.geometry import LineString
 
 from avzone.errors import MapError
-from avzone.roads._build import add_road, new_graph, read_file_bytes
+from avzone.roads._build import new_graph, read_file_bytes
+from avzone.roads._topology import (
+    NODE_PRECISION_M,
+    SIGNAL_SNAP_M,
+    Projector,
+    Road,
+    add_roads,
+    mark_signals,
+)
 from avzone.roads.classes import DEFAULT_ROAD_CLASS, class_defaults, speed_mps_from_kph
 
 __all__ = ["NODE_PRECISION_M", "SIGNAL_SNAP_M", "load_geojson"]
-
-NODE_PRECISION_M = 0.01
-"""Projected coordinates are rounded to this; points that round alike are one node."""
-
-SIGNAL_SNAP_M = 2.0
-"""A signal ``Point`` marks the nearest node if that node is at most this far (m)."""
-
-_Projector = Callable[[np.ndarray], np.ndarray]
-"""File coordinates ``(n, 2)`` → projected metres ``(n, 2)``."""
-
-
-@dataclass(frozen=True)
-class _Road:
-    """One road feature, before projection: attributes and drawn parts."""
-
-    index: int
-    edge_id: str
-    road_class: str
-    lanes: int
-    speed_mps: float
-    oneway: int  # 0 two-way, +1 along the drawing, -1 against it
-    parts: list[np.ndarray]  # (k, 2) arrays of file coordinates
 
 
 def load_geojson(path: str | Path) -> nx.MultiDiGraph:
@@ -100,7 +80,22 @@ def load_geojson(path: str | Path) -> nx.MultiDiGraph:
     features = doc.get("features")
     if not isinstance(features, list):
         raise MapError(f"{path}: 'features': expected a list of GeoJSON features")
-    roads: list[_Road] = []
+    roads, signal_points = _read_features(features, path)
+    if not roads:
+        raise MapError(f"{path}: no road found (expected LineString or MultiLineString features)")
+
+    crs, project = _frame(doc, roads, path)
+    name = doc.get("name") if isinstance(doc.get("name"), str) else path.stem
+    G = new_graph(str(name), str(path), crs, (0.0, 0.0))
+    add_roads(G, roads, project, path)
+    if signal_points:
+        mark_signals(G, project(np.array(signal_points)))
+    return G
+
+
+def _read_features(features: list[Any], path: Path) -> tuple[list[Road], list[np.ndarray]]:
+    """Return the roads and the signal positions (file coordinates) of the features."""
+    roads: list[Road] = []
     signal_points: list[np.ndarray] = []
     for index, feature in enumerate(features):
         where = f"features[{index}]"
@@ -124,16 +119,7 @@ def load_geojson(path: str | Path) -> nx.MultiDiGraph:
             roads.append(_road(index, feature, properties, arrays, path))
         elif kind == "Point" and _is_signal(properties):
             signal_points.append(_position(coordinates, path, f"{where}.geometry.coordinates"))
-    if not roads:
-        raise MapError(f"{path}: no road found (expected LineString or MultiLineString features)")
-
-    crs, project = _frame(doc, roads, path)
-    name = doc.get("name") if isinstance(doc.get("name"), str) else path.stem
-    G = new_graph(str(name), str(path), crs, (0.0, 0.0))
-    _add_roads(G, roads, project, path)
-    if signal_points:
-        _mark_signals(G, project(np.array(signal_points)))
-    return G
+    return roads, signal_points
 
 
 def _parse_json(path: Path) -> dict[str, Any]:
@@ -189,7 +175,7 @@ def _road(
     properties: dict[str, Any],
     parts: list[np.ndarray],
     path: Path,
-) -> _Road:
+) -> Road:
     where = f"features[{index}].properties"
     raw_id = properties.get("id", feature.get("id", index))
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or raw_id == "":
@@ -202,8 +188,9 @@ def _road(
         )
     defaults = class_defaults(road_class)
     lanes = _lanes(properties.get("lanes"), path, where)
-    speed_kph = _speed_kph(properties.get("speed_kph", properties.get("maxspeed")), path, where)
-    return _Road(
+    speed_key = "speed_kph" if "speed_kph" in properties else "maxspeed"
+    speed_kph = _speed_kph(properties.get(speed_key), path, f"{where}.{speed_key}")
+    return Road(
         index=index,
         edge_id=str(raw_id),
         road_class=road_class,
@@ -239,7 +226,7 @@ def _speed_kph(value: object, path: Path, where: str) -> float | None:
         speed = float(match[1]) * (1.609344 if match[2] == "mph" else 1.0)
     if not speed > 0 or not np.isfinite(speed):
         raise MapError(
-            f"{path}: {where}.speed_kph: expected a speed > 0 in km/h (or '30 mph'), got {value!r}"
+            f"{path}: {where}: expected a speed > 0 in km/h (or '30 mph'), got {value!r}"
         )
     return speed
 
@@ -272,7 +259,7 @@ def _oneway(value: object, path: Path, where: str) -> int:
     )
 
 
-def _frame(doc: dict[str, Any], roads: list[_Road], path: Path) -> tuple[str, _Projector]:
+def _frame(doc: dict[str, Any], roads: list[Road], path: Path) -> tuple[str, Projector]:
     """Return ``(crs, project)``: the graph's CRS and a function file coords → metres."""
     crs = _legacy_crs(doc.get("crs"), path)
     if crs is not None and crs.is_projected:
@@ -320,108 +307,3 @@ def _legacy_crs(member: object, path: Path) -> CRS | None:
         return CRS.from_user_input(name)
     except CRSError:
         raise MapError(f"{path}: crs: unknown CRS name {name!r}") from None
-
-
-def _add_roads(G: nx.MultiDiGraph, roads: list[_Road], project: _Projector, path: Path) -> None:
-    """Project, snap, split at nodes and add both directions of every road."""
-    scale = 1.0 / NODE_PRECISION_M
-    keyed = [(road, _snap(road.parts, project, scale)) for road in roads]
-    cuts = _node_keys([keys for _, parts in keyed for keys in parts])
-    node_ids: dict[tuple[int, int], int] = {}
-    owners: dict[str, int] = {}
-
-    def node(key: np.ndarray) -> int:
-        x, y = key.tolist()
-        if (x, y) not in node_ids:
-            node_ids[x, y] = len(node_ids)
-            G.add_node(node_ids[x, y], x=x / scale, y=y / scale, signalized=False)
-        return node_ids[x, y]
-
-    def claim(edge_id: str, index: int) -> str:
-        if edge_id in owners:
-            raise MapError(
-                f"{path}: features[{index}]: road id {edge_id!r} is already used by "
-                f"features[{owners[edge_id]}]; ids must be unique"
-            )
-        owners[edge_id] = index
-        return edge_id
-
-    for road, parts in keyed:
-        pieces = [piece for keys in parts for piece in _split(keys, cuts)]
-        for number, piece in enumerate(pieces):
-            edge_id = road.edge_id if len(pieces) == 1 else f"{road.edge_id}#{number}"
-            u, v = node(piece[0]), node(piece[-1])
-            line = LineString(piece / scale)
-            directions = []
-            if road.oneway >= 0:
-                directions.append((u, v, claim(edge_id, road.index), line))
-            if road.oneway <= 0:
-                back_id = claim(("-" if road.oneway == 0 else "") + edge_id, road.index)
-                directions.append((v, u, back_id, line.reverse()))
-            for a, b, directed_id, geometry in directions:
-                add_road(
-                    G,
-                    a,
-                    b,
-                    edge_id=directed_id,
-                    geometry=geometry,
-                    lanes=road.lanes,
-                    speed_mps=road.speed_mps,
-                    road_class=road.road_class,
-                )
-
-
-def _snap(parts: list[np.ndarray], project: _Projector, scale: float) -> list[np.ndarray]:
-    """Project each part and round it to integer keys (units of ``1 / scale`` m).
-
-    Repeated vertices are dropped, and so are parts that shrink to one point.
-    """
-    snapped = []
-    for part in parts:
-        keys = np.rint(project(part) * scale).astype(np.int64)
-        keep = np.ones(len(keys), dtype=bool)
-        keep[1:] = (keys[1:] != keys[:-1]).any(axis=1)
-        if keep.sum() >= 2:
-            snapped.append(keys[keep])
-    return snapped
-
-
-def _node_keys(lines: list[np.ndarray]) -> set[tuple[int, int]]:
-    """Return the vertex keys that are nodes.
-
-    Nodes are line ends, vertices that one line visits twice, and vertices
-    inside lines between different pairs of ends (roads that cross there).
-    Lines between the same ends (the two carriageways of one road, drawn
-    once per direction) may share vertices without making nodes.
-    """
-    nodes: set[tuple[int, int]] = set()
-    groups: dict[frozenset[tuple[int, int]], set[tuple[int, int]]] = {}
-    for keys in lines:
-        vertices = list(map(tuple, keys.tolist()))
-        ends = frozenset((vertices[0], vertices[-1]))
-        nodes.update(ends)
-        inner = vertices[1:-1]
-        if len(set(inner)) < len(inner):
-            nodes.update(v for v, n in Counter(inner).items() if n > 1)
-        groups.setdefault(ends, set()).update(inner)
-    seen: Counter[tuple[int, int]] = Counter()
-    for inner_vertices in groups.values():
-        seen.update(inner_vertices)
-    nodes.update(v for v, n in seen.items() if n > 1)
-    return nodes
-
-
-def _split(keys: np.ndarray, nodes: set[tuple[int, int]]) -> list[np.ndarray]:
-    """Cut a line at its interior vertices that are nodes."""
-    interior = [i for i in range(1, len(keys) - 1) if tuple(keys[i].tolist()) in nodes]
-    cuts = [0, *interior, len(keys) - 1]
-    return [keys[a : b + 1] for a, b in itertools.pairwise(cuts)]
-
-
-def _mark_signals(G: nx.MultiDiGraph, points_m: np.ndarray) -> None:
-    nodes = list(G.nodes)
-    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
-    distance_m, nearest = cKDTree(xy).query(points_m, distance_upper_bound=SIGNAL_SNAP_M)
-    for d, i in zip(distance_m, nearest, strict=True):
-        if np.isfinite(d):
-            G.nodes[nodes[i]]["signalized"] = True

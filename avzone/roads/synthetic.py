@@ -39,7 +39,7 @@ __all__ = ["ETOWN_CRS", "etown_synthetic"]
 ETOWN_CRS = "EPSG:32650"
 """WGS 84 / UTM zone 50N, the projection of the built-in E-Town map."""
 
-_X0_M, _Y0_M = 452_700.0, 4_400_600.0  # south-west corner, ≈ 116.4455 E, 39.7523 N
+_X0_M, _Y0_M = 452_650.0, 4_400_600.0  # south-west corner, ≈ 116.4472 E, 39.7540 N
 _WIDTH_M, _HEIGHT_M = 8_800.0, 7_500.0
 _N_NS, _N_EW = 18, 16  # arterials running north–south (x = const) and east–west
 _SHIFT_M, _TILT = 60.0, 0.01  # largest shift of an inner arterial, largest slope

@@ -131,10 +131,12 @@ class Reader:
 
     def probability(self, key: str, default: float = _MISSING) -> float:
         """A probability in [0, 1)."""
-        value = self.number(key, default, min_value=0.0)
-        if value >= 1.0:
-            raise ScenarioError(self.at(key), f"expected a probability in [0, 1), got {value:g}")
-        return value
+        value = self.raw(key, default)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
+        if not ok:
+            shown = f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else _show(value)
+            raise ScenarioError(self.at(key), f"expected a probability in [0, 1), got {shown}")
+        return float(value)
 
     def text(self, key: str, default: str = _MISSING) -> str:
         """A non-empty string."""
@@ -179,8 +181,9 @@ class Reader:
                 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
             )
             if not ok:
+                shown = repr(item) if isinstance(item, list) else _show(item)
                 raise ScenarioError(
-                    _join(self.at(key), i), f"expected a pair [x_m, y_m], got {_show(item)}"
+                    _join(self.at(key), i), f"expected a pair [x_m, y_m], got {shown}"
                 )
             out.append((float(item[0]), float(item[1])))
         return tuple(out)

@@ -95,8 +95,10 @@ def parse_scenario(
     mobility = _mobility(car.section("mobility"))
     flows = _flows(car, road, cloud)
     car.done()
+    scenario_name = top.text("name", _safe_name(name))
+    _check_name("name", scenario_name)
     scenario = Scenario(
-        name=top.text("name", name),
+        name=scenario_name,
         file=file,
         seed=top.integer("seed", 0, min_value=0),
         duration_s=duration_s,
@@ -135,14 +137,18 @@ def _map(r: Reader, base_dir: Path) -> MapSource:
     return source
 
 
-def _placement(r: Reader, rules: tuple[str, ...], default: Placement) -> Placement:
+def _placement(
+    r: Reader, rules: tuple[str, ...], default: Placement, spaced: tuple[str, ...] = ()
+) -> Placement:
+    """A placement rule; ``spaced`` are the rules that need ``spacing_m``."""
     if not r.has("rule"):
+        r.raw("rule", None)
         r.done()
         return default
     rule = r.choice("rule", rules)
     spacing_m = 0.0
     positions: tuple[tuple[float, float], ...] = ()
-    if rule in ("along_arterials", "hex", "grid") and not (rule == "grid" and r.has("count")):
+    if rule in spaced:
         spacing_m = r.number("spacing_m", min_value=0, strict_min=True)
     if rule == "list":
         positions = r.points("positions_m")
@@ -154,7 +160,9 @@ def _placement(r: Reader, rules: tuple[str, ...], default: Placement) -> Placeme
 
 def _road(road: Reader) -> RoadSection:
     rsu = road.section("rsu")
-    placement = _placement(rsu.section("place"), RSU_RULES, RoadSection.placement)
+    placement = _placement(
+        rsu.section("place"), RSU_RULES, RoadSection.placement, spaced=("along_arterials",)
+    )
     p = rsu.section("pc5")
     d = Pc5()
     pc5 = Pc5(
@@ -299,6 +307,12 @@ def _unknown(kind: str, value: str, known: set[str]) -> str:
     return f"unknown {kind} {value!r} (defined: {listed})"
 
 
+def _safe_name(stem: str) -> str:
+    """A default scenario name from a file name: unsafe characters become '-'."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", stem).strip("-")
+    return cleaned if cleaned and cleaned[0].isalpha() else f"scenario-{cleaned}".rstrip("-")
+
+
 def _check_name(path: str, name: str) -> None:
     if not _NAME.match(name):
         raise ScenarioError(
@@ -310,7 +324,7 @@ def _network(r: Reader) -> NetworkSection:
     c = r.section("cells")
     d = Cells()
     cells = Cells(
-        placement=_placement(c.section("place"), CELL_RULES, d.placement),
+        placement=_placement(c.section("place"), CELL_RULES, d.placement, spaced=("hex", "grid")),
         range_m=c.number("range_m", d.range_m, min_value=0, strict_min=True),
         uplink_latency_ms=c.number("uplink_latency_ms", d.uplink_latency_ms, min_value=0),
         uplink_rate_mbps=c.number(

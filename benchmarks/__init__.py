@@ -1,0 +1,1 @@
+"""avzone benchmarks: ``python -m benchmarks`` (see benchmarks/README.md)."""
