@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+")
 
-    check = sub.add_parser("check", help="run scenarios and evaluate their checks (exit 1 on a failure)")
+    check = sub.add_parser(
+        "check", help="run scenarios and evaluate their checks (exit 1 on a failure)"
+    )
     check.add_argument("scenarios", type=Path, nargs="+")
     check.add_argument("--out", type=Path, help="write each run to OUT/NAME and OUT/checks.json")
     check.add_argument("--seed", type=int, help="override every scenario's seed")
@@ -48,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON")
     show = map_sub.add_parser("show", help="draw the map to a picture")
     show.add_argument("file", type=Path)
-    show.add_argument("-o", "--output", type=Path, required=True, help="picture file (.png, .svg, .pdf)")
+    show.add_argument(
+        "-o", "--output", type=Path, required=True, help="picture file (.png, .svg, .pdf)"
+    )
     return parser
 
 

@@ -34,7 +34,10 @@ def format_run(results: Results, out: Path | None = None) -> str:
     ]
     for name, block in s["coverage"].items():
         lines.append(f"  {name:<12} {block['road_fraction'] * 100:6.1f} %")
-    lines += ["", f"  {'flow':<10} {'sent':>9} {'lost':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'miss':>7}"]
+    lines += [
+        "",
+        f"  {'flow':<10} {'sent':>9} {'lost':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'miss':>7}",
+    ]
     for name, f in s["flows"].items():
         lat = f["latency_ms"]
         miss = f["deadline_miss_ratio"]
@@ -43,7 +46,10 @@ def format_run(results: Results, out: Path | None = None) -> str:
             f"{_num(lat['p99'], '.2f'):>8} {_num(lat['max'], '.2f'):>8} "
             f"{'-' if miss is None else f'{miss * 100:.2f}%':>7}"
         )
-    lines += ["", f"  {'site':<10} {'tier':<9} {'servers':>7} {'util':>6} {'wait ms':>8} {'served':>8}"]
+    lines += [
+        "",
+        f"  {'site':<10} {'tier':<9} {'servers':>7} {'util':>6} {'wait ms':>8} {'served':>8}",
+    ]
     for name, c in s["cloud"].items():
         util = c["utilization"]
         lines.append(
@@ -68,7 +74,9 @@ def format_checks(results: Results, path: Path | None) -> str:
     head = f"checks of {path}:" if path else "checks:"
     lines = [head]
     for c in results.checks:
-        lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.check.text}  (measured {c.value:.6g})")
+        lines.append(
+            f"  {'PASS' if c.passed else 'FAIL'}  {c.check.text}  (measured {c.value:.6g})"
+        )
     if not results.checks:
         lines.append("  (the scenario has no checks)")
     return "\n".join(lines)

@@ -55,7 +55,9 @@ def run_case(name: str, path: Path) -> dict[str, float | str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("cases", nargs="*", help="cases to run (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "benchmarks.json")
     args = parser.parse_args(argv)
@@ -64,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown case {unknown[0]!r}; cases: {', '.join(CASES)}")
     rows = []
-    print(f"{'case':<22} {'wall s':>8} {'messages':>11} {'msg/s':>9} {'RT factor':>9} {'peak MiB':>9}")
+    print(
+        f"{'case':<22} {'wall s':>8} {'messages':>11} {'msg/s':>9} {'RT factor':>9} {'peak MiB':>9}"
+    )
     for name in names:
         row = run_case(name, CASES[name])
         rows.append(row)

@@ -135,42 +135,6 @@ def test_priority_overtakes_waiting_job_fifo_within_priority() -> None:
     assert site.stats(5.0).max_queue == 3
 
 
-def test_interrupted_jobs_leave_and_are_not_served() -> None:
-    """b is interrupted at 0.5 while waiting, a at 0.75 in service (busy 0.75 s); c then runs."""
-    env = simpy.Environment()
-    site = Site(env, "edge-1", "edge", servers=1)
-    log: Log = []
-    a = env.process(_job(env, site, "a", 0.0, 1.0, log))
-    b = env.process(_job(env, site, "b", 0.0, 1.0, log))
-    env.process(_job(env, site, "c", 0.0, 1.0, log))
-
-    def interrupt(at_s: float, victim: simpy.Process) -> Generator[simpy.Event, object, None]:
-        yield env.timeout(at_s)
-        victim.interrupt("deadline")
-
-    def catch(process: simpy.Process, name: str) -> Generator[simpy.Event, object, None]:
-        try:
-            yield process
-        except simpy.Interrupt:
-            log.append((name, "interrupted", env.now))
-
-    env.process(interrupt(0.5, b))
-    env.process(interrupt(0.75, a))
-    env.process(catch(a, "a"))
-    env.process(catch(b, "b"))
-    env.run()
-    assert [entry for entry in log if entry[1] != "arrive"] == [
-        ("b", "interrupted", 0.5), ("a", "interrupted", 0.75),
-        ("c", "done", 1.75), ("c", "waited", 0.75),
-    ]  # fmt: skip
-    assert site.stats(1.75) == SiteStats(
-        served=1, utilization=1.0, mean_wait_s=0.75, p99_wait_s=0.75, max_queue=2
-    )
-    assert site.stats(0.6).max_queue == 2
-    assert site.waiting == 0
-    assert site.in_service == 0
-
-
 @pytest.mark.parametrize(
     ("make", "text"),
     [

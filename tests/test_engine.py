@@ -23,8 +23,12 @@ def constant_scenario(tmp_path: Path) -> Path:
     """One vehicle, every delay constant, no loss: one latency per flow."""
     data = scenario_dict(straight_road_map(tmp_path))
     data["car"]["flows"]["control"] = {
-        "rate_hz": 10, "size_bytes": 1200, "via": "uu", "service": "planning",
-        "reply_bytes": 200, "deadline_ms": 15,
+        "rate_hz": 10,
+        "size_bytes": 1200,
+        "via": "uu",
+        "service": "planning",
+        "reply_bytes": 200,
+        "deadline_ms": 15,
     }
     data["cloud"]["services"] = {
         "planning": {"sites": ["edge"], "time": {"dist": "constant", "mean_ms": 5}}
@@ -43,9 +47,17 @@ def test_constant_delays_give_the_hand_computed_latency(constant_scenario: Path)
     # back: the same fibre with 200 B; core 1 ms; downlink 4 ms + 200 B at 200 Mbit/s.
     fibre_s = 400 * 1.3 * 5e-9
     expected_s = (
-        0.004 + 1200 * 8 / 50e6 + 0.001 + fibre_s + 1200 * 8 / 10e9
+        0.004
+        + 1200 * 8 / 50e6
+        + 0.001
+        + fibre_s
+        + 1200 * 8 / 10e9
         + 0.005
-        + fibre_s + 200 * 8 / 10e9 + 0.001 + 0.004 + 200 * 8 / 200e6
+        + fibre_s
+        + 200 * 8 / 10e9
+        + 0.001
+        + 0.004
+        + 200 * 8 / 200e6
     )
     control = summary["flows"]["control"]["latency_ms"]
     assert control["p50"] == pytest.approx(expected_s * 1000, abs=1e-6)

@@ -39,14 +39,18 @@ def world(tmp_path: Path) -> World:
 
 def _vehicle_on_road(world: World, hd: HdMap, speed_mps: float) -> Vehicle:
     vehicle = Vehicle(0, hd.released.copy())
-    (edge,) = [i for i, (u, v, _) in enumerate(world.samples.edges)
-               if world.graph.nodes[u]["x"] < world.graph.nodes[v]["x"]]
+    (edge,) = [
+        i
+        for i, (u, v, _) in enumerate(world.samples.edges)
+        if world.graph.nodes[u]["x"] < world.graph.nodes[v]["x"]
+    ]
     vehicle.edge, vehicle.edge_length_m, vehicle.speed_mps = edge, 1000.0, speed_mps
     return vehicle
 
 
-def _script(env: simpy.Environment, hd: HdMap, vehicle: Vehicle, leave_at_s: float | None
-            ) -> Generator[Any, Any, None]:
+def _script(
+    env: simpy.Environment, hd: HdMap, vehicle: Vehicle, leave_at_s: float | None
+) -> Generator[Any, Any, None]:
     vehicle.tile = 0  # as drive() does: the vehicle's tile, then the listener
     hd.enter(vehicle, 0)
     yield env.timeout(10)
@@ -98,8 +102,12 @@ def test_a_vehicle_entering_later_pulls_the_released_version(world: World) -> No
 
 @pytest.mark.parametrize(
     ("change_s", "mode", "expected_s"),
-    [(100.0, "continuous", 160.0), (100.0, "batch", 600.0), (540.0, "batch", 600.0),
-     (541.0, "batch", 1200.0)],
+    [
+        (100.0, "continuous", 160.0),
+        (100.0, "batch", 600.0),
+        (540.0, "batch", 600.0),
+        (541.0, "batch", 1200.0),
+    ],
 )
 def test_release_time(change_s: float, mode: str, expected_s: float) -> None:
     """Batch releases happen at multiples of the interval (600 s) after the delay (60 s)."""

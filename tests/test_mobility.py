@@ -54,7 +54,7 @@ def test_free_flow_time_is_length_over_speed() -> None:
 
 
 def test_signal_wait_between_edges_but_not_at_the_end() -> None:
-    log, vehicle, arrival = _run(7.0)
+    _log, vehicle, arrival = _run(7.0)
     assert arrival == 100 + 7 + 100
     # waiting at the end of edge 0, the vehicle holds its position
     assert vehicle.s_m(arrival) == 500.0

@@ -38,10 +38,16 @@ def test_square_and_hex_cells_cover_the_box() -> None:
     assert grid.tolist() == [[x, y] for y in (0, 500, 1000) for x in (0, 500, 1000)]
     hexes = place_cells(Placement("hex", spacing_m=500.0), box)
     row_step = 500 * math.sqrt(3) / 2  # 433 m: rows at 0, 433, 866
-    assert sorted({round(y, 3) for y in hexes[:, 1]}) == [0.0, round(row_step, 3), round(2 * row_step, 3)]
+    assert sorted({round(y, 3) for y in hexes[:, 1]}) == [
+        0.0,
+        round(row_step, 3),
+        round(2 * row_step, 3),
+    ]
     # odd rows shift by half a spacing
     assert sorted(hexes[np.isclose(hexes[:, 1], row_step), 0].tolist()) == [250.0, 750.0]
-    listed = place_cells(Placement("list", positions_m=((10.0, 20.0),)), (100.0, 200.0, 500.0, 500.0))
+    listed = place_cells(
+        Placement("list", positions_m=((10.0, 20.0),)), (100.0, 200.0, 500.0, 500.0)
+    )
     assert listed.tolist() == [[110.0, 220.0]]
 
 
@@ -60,7 +66,9 @@ def test_road_samples_and_covered_fraction() -> None:
     samples = sample_roads(G, 10.0)
     assert samples.count.tolist() == [3]
     assert samples.xy[:, 0] == pytest.approx([25 / 6, 12.5, 125 / 6])
-    assert samples.at(0, 0.0) == 0 and samples.at(0, 24.9) == 2 and samples.at(0, 25.0) == 2
+    assert samples.at(0, 0.0) == 0
+    assert samples.at(0, 24.9) == 2
+    assert samples.at(0, 25.0) == 2
     assert covered_fraction(np.array([True, False, True]), samples.length_m) == pytest.approx(2 / 3)
 
 

@@ -480,7 +480,8 @@ def test_zone_without_road_node(grid_variant: Variant) -> None:
 
     error = build_error(grid_variant({"car.demand": {"zones": zones, "od": od}}, "bad.yaml"))
 
-    assert error.file is not None and error.file.endswith("bad.yaml")
+    assert error.file is not None
+    assert error.file.endswith("bad.yaml")
     assert error.path == "car.demand.zones.middle"
     assert error.message == (
         "no road node within 100 m of at_m [250.0, 250.0] "
@@ -493,7 +494,8 @@ def test_check_naming_a_missing_flow(grid_variant: Variant) -> None:
 
     error = build_error(grid_variant({"checks": checks}, "bad.yaml"))
 
-    assert error.file is not None and error.file.endswith("bad.yaml")
+    assert error.file is not None
+    assert error.file.endswith("bad.yaml")
     assert f"{error.path}: {error.message}" == (
         "checks[1]: flows.nope.latency_ms.p99: no 'nope' in flows (has: bsm, control)"
     )

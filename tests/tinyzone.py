@@ -16,14 +16,28 @@ CRS = {"type": "name", "properties": {"name": "EPSG:32650"}}
 X0, Y0 = 450_000.0, 4_400_000.0
 
 
-def road(fid: str, a: tuple[float, float], b: tuple[float, float], speed_kph: float = 36.0,
-         road_class: str = "primary", lanes: int = 2) -> dict[str, Any]:
+def road(
+    fid: str,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    speed_kph: float = 36.0,
+    road_class: str = "primary",
+    lanes: int = 2,
+) -> dict[str, Any]:
     """A two-way road feature between two points given relative to (X0, Y0)."""
     return {
         "type": "Feature",
-        "geometry": {"type": "LineString", "coordinates": [[X0 + a[0], Y0 + a[1]], [X0 + b[0], Y0 + b[1]]]},
-        "properties": {"id": fid, "road_class": road_class, "lanes": lanes, "speed_kph": speed_kph,
-                       "oneway": False},
+        "geometry": {
+            "type": "LineString",
+            "coordinates": [[X0 + a[0], Y0 + a[1]], [X0 + b[0], Y0 + b[1]]],
+        },
+        "properties": {
+            "id": fid,
+            "road_class": road_class,
+            "lanes": lanes,
+            "speed_kph": speed_kph,
+            "oneway": False,
+        },
     }
 
 
@@ -44,8 +58,20 @@ def grid_map(folder: Path, n: int = 3, spacing_m: float = 500.0) -> Path:
     features = []
     for i in range(n):
         for j in range(n - 1):
-            features.append(road(f"h{i}_{j}", (j * spacing_m, i * spacing_m), ((j + 1) * spacing_m, i * spacing_m)))
-            features.append(road(f"v{i}_{j}", (i * spacing_m, j * spacing_m), (i * spacing_m, (j + 1) * spacing_m)))
+            features.append(
+                road(
+                    f"h{i}_{j}",
+                    (j * spacing_m, i * spacing_m),
+                    ((j + 1) * spacing_m, i * spacing_m),
+                )
+            )
+            features.append(
+                road(
+                    f"v{i}_{j}",
+                    (i * spacing_m, j * spacing_m),
+                    (i * spacing_m, (j + 1) * spacing_m),
+                )
+            )
     return write_map(folder, features)
 
 
@@ -56,18 +82,34 @@ def scenario_dict(map_path: Path, **sections: Any) -> dict[str, Any]:
         "seed": 1,
         "duration_s": 60,
         "map": {"file": str(map_path)},
-        "road": {"rsu": {"place": {"rule": "list", "positions_m": [[500, 0]]},
-                         "pc5": {"range_m": 300, "latency_ms": 2, "rate_mbps": 20, "loss": 0}}},
+        "road": {
+            "rsu": {
+                "place": {"rule": "list", "positions_m": [[500, 0]]},
+                "pc5": {"range_m": 300, "latency_ms": 2, "rate_mbps": 20, "loss": 0},
+            }
+        },
         "car": {
             "fleet": {"arrivals": "fixed", "count": 1, "start_window_s": 0},
             "flows": {
                 "bsm": {"rate_hz": 10, "size_bytes": 300, "via": "pc5", "deadline_ms": 100},
             },
         },
-        "network": {"cells": {"place": {"rule": "list", "positions_m": [[500, 0]]}, "range_m": 2000,
-                              "loss": 0}},
-        "cloud": {"sites": {"edge": {"tier": "edge", "servers": 1,
-                                     "place": {"rule": "list", "positions_m": [[500, 400]]}}}},
+        "network": {
+            "cells": {
+                "place": {"rule": "list", "positions_m": [[500, 0]]},
+                "range_m": 2000,
+                "loss": 0,
+            }
+        },
+        "cloud": {
+            "sites": {
+                "edge": {
+                    "tier": "edge",
+                    "servers": 1,
+                    "place": {"rule": "list", "positions_m": [[500, 400]]},
+                }
+            }
+        },
         "hdmap": {"changes": {"rate_per_tile_per_h": 0}},
     }
     data.update(sections)

@@ -33,7 +33,8 @@ def place_edge_sites(
     if placement.rule == "kmeans_rsus":
         if len(rsu_xy) < count:
             raise ScenarioError(
-                key_path, f"kmeans_rsus needs at least {count} RSUs (count), the scenario has {len(rsu_xy)}"
+                key_path,
+                f"kmeans_rsus needs at least {count} RSUs (count), the scenario has {len(rsu_xy)}",
             )
         with warnings.catch_warnings():
             # kmeans2 warns when a cluster empties; k-means++ starts make that rare and harmless
@@ -52,7 +53,7 @@ def place_edge_sites(
         ]
         return np.array(cells[:count], dtype=float)
     if placement.rule == "list":
-        return np.asarray(placement.positions_m, dtype=float).reshape(-1, 2) + (xmin, ymin)
+        return np.asarray(placement.positions_m, dtype=float).reshape(-1, 2) + np.array([xmin, ymin])
     return np.array([[(xmin + xmax) / 2, (ymin + ymax) / 2]])
 
 

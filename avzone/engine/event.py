@@ -115,7 +115,9 @@ class _EventRun:
                 self.env.process(self._vehicle_flow(flow, vehicle))
         return vehicle
 
-    def _trip(self, vehicle: Vehicle, origin: object, destination: object) -> Generator[Any, Any, None]:
+    def _trip(
+        self, vehicle: Vehicle, origin: object, destination: object
+    ) -> Generator[Any, Any, None]:
         world = self.world
         route = [world.edge_index[e] for e in route_edges(world.graph, origin, destination)]
         yield from drive(
@@ -208,7 +210,9 @@ class _EventRun:
         else:
             record.latencies_s.append(plan.first_s)
 
-    def _request(self, plan: FlowPlan, record: FlowRecorder, vehicle: Vehicle | None, rsu: int) -> None:
+    def _request(
+        self, plan: FlowPlan, record: FlowRecorder, vehicle: Vehicle | None, rsu: int
+    ) -> None:
         """A request to a cloud service and, when the flow has one, its reply.
 
         Uplink, core and backhaul are one timeout; the site queue is the

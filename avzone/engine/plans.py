@@ -54,7 +54,9 @@ def plan_flow(world: World, flow: Flow) -> FlowPlan:
         first_s = float(access_s(flow.size_bytes, pc5.latency_ms / 1000, pc5.rate_mbps * 1e6))
         first_loss, station = pc5.loss, world.pc5_rsu.tolist()
     elif flow.via == "uu":
-        first_s = float(access_s(flow.size_bytes, cells.uplink_latency_ms / 1000, cells.uplink_rate_mbps * 1e6))
+        first_s = float(
+            access_s(flow.size_bytes, cells.uplink_latency_ms / 1000, cells.uplink_rate_mbps * 1e6)
+        )
         first_loss, station = cells.loss, world.uu_cell.tolist()
         if flow.service is not None:
             first_s += core_s
@@ -74,7 +76,11 @@ def plan_flow(world: World, flow: Flow) -> FlowPlan:
     last_s, last_loss = 0.0, 0.0
     if flow.source == "vehicle" and flow.reply_bytes > 0:
         last_s = core_s + float(
-            access_s(flow.reply_bytes, cells.downlink_latency_ms / 1000, cells.downlink_rate_mbps * 1e6)
+            access_s(
+                flow.reply_bytes, cells.downlink_latency_ms / 1000, cells.downlink_rate_mbps * 1e6
+            )
         )
         last_loss = cells.loss
-    return FlowPlan(flow, first_s, first_loss, station, site, up_s, down_s, route_loss, last_s, last_loss)
+    return FlowPlan(
+        flow, first_s, first_loss, station, site, up_s, down_s, route_loss, last_s, last_loss
+    )

@@ -111,7 +111,9 @@ class World:
         tiles = TileGrid.over(box, scenario.hdmap.tile_size_m)
         sample_tile = tiles.tile_of(samples.xy)
         edge_tiles = tuple(
-            edge_tile_segments(sample_tile, int(samples.start[i]), int(samples.count[i]), float(samples.step_m[i]))
+            edge_tile_segments(
+                sample_tile, int(samples.start[i]), int(samples.count[i]), float(samples.step_m[i])
+            )
             for i in range(len(edges))
         )
         demand = build_demand(G, scenario.zones, scenario.od, box, scenario.map.label)
@@ -164,7 +166,16 @@ def _cloud(
             )
             for i, p in enumerate(xy):
                 name = spec.name if spec.count == 1 else f"{spec.name}-{i + 1}"
-                sites.append(SiteInfo(name, spec.name, spec.tier, spec.servers, spec.speed, (float(p[0]), float(p[1]))))
+                sites.append(
+                    SiteInfo(
+                        name,
+                        spec.name,
+                        spec.tier,
+                        spec.servers,
+                        spec.speed,
+                        (float(p[0]), float(p[1])),
+                    )
+                )
                 edge_sites.append((name, p))
         else:
             sites.append(SiteInfo(spec.name, spec.name, spec.tier, spec.servers, spec.speed, None))
@@ -178,6 +189,8 @@ def _cloud(
     for service in scenario.cloud.services:
         hosts = np.array([s.group in service.sites for s in sites], dtype=bool)
         if not hosts.any():
-            raise ScenarioError(f"cloud.services.{service.name}.sites", "no site hosts this service")
+            raise ScenarioError(
+                f"cloud.services.{service.name}.sites", "no site hosts this service"
+            )
         dispatch[service.name] = nearest_hosting_site(routes.prop_s, hosts)
     return tuple(sites), routes, dispatch

@@ -91,7 +91,9 @@ class HdMap:
             self.changes += 1
         for vehicle in self.inside[tile]:
             self._stale_begin(vehicle)
-        at = release_time_s(now, self.spec.release_mode, self.spec.release_delay_s, self.spec.release_interval_s)
+        at = release_time_s(
+            now, self.spec.release_mode, self.spec.release_delay_s, self.spec.release_interval_s
+        )
         version = int(self.world_version[tile])
         self.env.timeout(at - now).callbacks.append(lambda _: self.release(tile, version, now))
 

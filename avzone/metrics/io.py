@@ -98,12 +98,18 @@ def coverage_geojson(world: Any) -> dict[str, Any]:
         )
     collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if not lonlat_known:
-        collection["crs"] = {"type": "name", "properties": {"name": "local metres (map has no CRS)"}}
+        collection["crs"] = {
+            "type": "name",
+            "properties": {"name": "local metres (map has no CRS)"},
+        }
     return collection
 
 
 def write_run(
-    out_dir: Path, summary: dict[str, Any], flow_rows: list[dict[str, Any]], coverage: dict[str, Any]
+    out_dir: Path,
+    summary: dict[str, Any],
+    flow_rows: list[dict[str, Any]],
+    coverage: dict[str, Any],
 ) -> list[Path]:
     """Write the run folder; returns the files written."""
     texts = {

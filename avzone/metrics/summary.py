@@ -106,7 +106,11 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
         "duration_s": scenario.duration_s,
         "warmup_s": scenario.warmup_s,
         "map": {
-            "source": scenario.map.label if scenario.map.builtin else scenario.map.file.name if scenario.map.file else "",
+            "source": scenario.map.label
+            if scenario.map.builtin
+            else scenario.map.file.name
+            if scenario.map.file
+            else "",
             "nodes": info["nodes"],
             "edges": info["edges"],
             "length_km": info["length_km"],
@@ -118,7 +122,8 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
             "sites": len(world.sites),
         },
         "coverage": {
-            name: {"road_fraction": _r(covered_fraction(mask, length))} for name, mask in masks.items()
+            name: {"road_fraction": _r(covered_fraction(mask, length))}
+            for name, mask in masks.items()
         },
     }
     vehicles = record.vehicles if record else None
@@ -134,7 +139,7 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
     }
     hd = record.hdmap if record else None
     summary["hdmap"] = {
-        "tiles": int(len(np.unique(world.sample_tile))),
+        "tiles": len(np.unique(world.sample_tile)),
         "changes": hd.changes if hd else 0,
         "releases": hd.releases if hd else 0,
         "deliveries": hd.deliveries if hd else 0,

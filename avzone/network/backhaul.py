@@ -11,6 +11,7 @@ each link), and it loses the message with ``loss``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
@@ -60,7 +61,12 @@ def build_backhaul(
     def link(a: object, b: object, length_m: float) -> None:
         length_m = max(length_m, 1.0)  # co-located equipment still has a patch cable
         G.add_edge(
-            a, b, length_m=length_m, delay_s=float(fibre_s(length_m)), rate_bps=rate_bps, loss=spec.loss
+            a,
+            b,
+            length_m=length_m,
+            delay_s=float(fibre_s(length_m)),
+            rate_bps=rate_bps,
+            loss=spec.loss,
         )
 
     G.add_node(CORE)
@@ -93,7 +99,7 @@ def route_table(G: nx.Graph, n_access: int, site_names: list[str]) -> BackhaulRo
             path = paths.get(target)
             if path is None:
                 continue
-            links = [G.edges[a, b] for a, b in zip(path, path[1:], strict=False)]
+            links = [G.edges[a, b] for a, b in itertools.pairwise(path)]
             prop[i, k] = sum(e["delay_s"] for e in links)
             bit[i, k] = sum(1.0 / e["rate_bps"] for e in links)
             loss[i, k] = 1.0 - float(np.prod([1.0 - e["loss"] for e in links]))

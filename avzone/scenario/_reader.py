@@ -58,7 +58,11 @@ class Reader:
             raise ScenarioError(path, f"expected a mapping of keys, got {_show(data)}")
         for key in data:
             if not isinstance(key, str):
-                hint = " (YAML reads on/off/yes/no as booleans: quote the key)" if isinstance(key, bool) else ""
+                hint = (
+                    " (YAML reads on/off/yes/no as booleans: quote the key)"
+                    if isinstance(key, bool)
+                    else ""
+                )
                 raise ScenarioError(path, f"expected text keys, got {_show(key)}{hint}")
         self._data: dict[str, Any] = dict(data)
         self._read: set[str] = set()
@@ -101,10 +105,15 @@ class Reader:
     ) -> float:
         """A real number within the given bounds."""
         value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ScenarioError(
-                self.at(key), f"expected {_bounds('a number', min_value, max_value, strict_min)}, "
-                f"got {_show(value)}"
+                self.at(key),
+                f"expected {_bounds('a number', min_value, max_value, strict_min)}, "
+                f"got {_show(value)}",
             )
         _check_bounds(self.at(key), float(value), "a number", min_value, max_value, strict_min)
         return float(value)
@@ -134,7 +143,11 @@ class Reader:
         value = self.raw(key, default)
         ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
         if not ok:
-            shown = f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else _show(value)
+            shown = (
+                f"{value:g}"
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else _show(value)
+            )
             raise ScenarioError(self.at(key), f"expected a probability in [0, 1), got {shown}")
         return float(value)
 
@@ -192,7 +205,7 @@ class Reader:
         """The entries of a mapping of named sub-mappings (e.g. flows by name)."""
         sub = self.section(key)
         items = []
-        for name in sub.keys():
+        for name in list(sub._data):
             sub._read.add(name)
             items.append((name, Reader(sub._data[name], sub.at(name))))
         return items

@@ -82,7 +82,8 @@ def parse_scenario(
     warmup_s = top.number("warmup_s", 0.0, min_value=0)
     if warmup_s >= duration_s:
         raise ScenarioError(
-            "warmup_s", f"expected a warm-up shorter than duration_s ({duration_s:g}), got {warmup_s:g}"
+            "warmup_s",
+            f"expected a warm-up shorter than duration_s ({duration_s:g}), got {warmup_s:g}",
         )
     if top.raw("engine", "event") == "batch":
         raise ScenarioError("engine", "'batch' is not available yet; use 'event'")
@@ -153,7 +154,9 @@ def _placement(
     if rule == "list":
         positions = r.points("positions_m")
         if not positions:
-            raise ScenarioError(r.at("positions_m"), "expected at least one [x_m, y_m] pair, got []")
+            raise ScenarioError(
+                r.at("positions_m"), "expected at least one [x_m, y_m] pair, got []"
+            )
     r.done()
     return Placement(rule, spacing_m, positions)
 
@@ -268,7 +271,9 @@ def _flows(car: Reader, road: RoadSection, cloud: CloudSection) -> tuple[Flow, .
             raise ScenarioError(f.at("service"), _unknown("service", service, services))
         via = f.choice("via", VIA)
         if service is not None and via != "uu":
-            raise ScenarioError(f.at("via"), f"expected 'uu' for a flow with a service, got {via!r}")
+            raise ScenarioError(
+                f.at("via"), f"expected 'uu' for a flow with a service, got {via!r}"
+            )
         flows.append(
             Flow(
                 name=name,
@@ -316,7 +321,8 @@ def _safe_name(stem: str) -> str:
 def _check_name(path: str, name: str) -> None:
     if not _NAME.match(name):
         raise ScenarioError(
-            path, f"expected a name of letters, digits, '_' or '-' starting with a letter, got {name!r}"
+            path,
+            f"expected a name of letters, digits, '_' or '-' starting with a letter, got {name!r}",
         )
 
 
@@ -366,7 +372,8 @@ def _cloud(r: Reader) -> CloudSection:
                 raise ScenarioError(s.at("count"), f"expected 1 for a {tier} site, got {count}")
         if placement.rule == "center" and count != 1:
             raise ScenarioError(
-                s.at("place.rule"), f"expected kmeans_rsus, grid or list for count {count}, got 'center'"
+                s.at("place.rule"),
+                f"expected kmeans_rsus, grid or list for count {count}, got 'center'",
             )
         if placement.rule == "list" and len(placement.positions_m) != count:
             raise ScenarioError(
@@ -394,7 +401,9 @@ def _cloud(r: Reader) -> CloudSection:
             raise ScenarioError(v.at("sites"), "expected at least one site name, got []")
         for i, site in enumerate(on):
             if site not in site_names:
-                raise ScenarioError(f"{v.at('sites')}[{i}]", _unknown("site", str(site), site_names))
+                raise ScenarioError(
+                    f"{v.at('sites')}[{i}]", _unknown("site", str(site), site_names)
+                )
         t = v.section("time")
         dist = t.choice("dist", DISTRIBUTIONS)
         mean_ms = t.number("mean_ms", min_value=0, strict_min=dist != "constant")
@@ -441,7 +450,9 @@ def _checks(top: Reader) -> tuple[str, ...]:
     for i, item in enumerate(top.sequence("checks", [])):
         path = f"checks[{i}]"
         if not isinstance(item, str):
-            raise ScenarioError(path, f"expected a check like 'flows.control.latency_ms.p99 <= 50', got {item!r}")
+            raise ScenarioError(
+                path, f"expected a check like 'flows.control.latency_ms.p99 <= 50', got {item!r}"
+            )
         parse_check(item, path)
         out.append(item)
     return tuple(out)

@@ -86,7 +86,9 @@ def build_demand(
                 f"{bbox_m[2] - bbox_m[0]:.0f} × {bbox_m[3] - bbox_m[1]:.0f} m)",
             )
         keep = inside & in_main
-        members[zone.name] = np.array([n for n, ok in zip(nodes, keep, strict=True) if ok], dtype=object)
+        members[zone.name] = np.array(
+            [n for n, ok in zip(nodes, keep, strict=True) if ok], dtype=object
+        )
     origins, destinations = [], []
     for i, pair in enumerate(od):
         o, d = members[pair.origin], members[pair.destination]

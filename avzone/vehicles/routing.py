@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 
 __all__ = ["add_travel_times", "route_edges"]
@@ -23,7 +25,7 @@ def route_edges(
     """
     nodes = nx.shortest_path(G, origin, destination, weight="travel_time_s")
     route = []
-    for u, v in zip(nodes, nodes[1:], strict=False):
+    for u, v in itertools.pairwise(nodes):
         key = min(G[u][v], key=lambda k: G[u][v][k]["travel_time_s"])
         route.append((u, v, key))
     return route
