@@ -113,3 +113,39 @@ def test_same_seed_same_bytes_other_seed_other_numbers(tmp_path: Path) -> None:
     assert first == second
     assert first != other
     assert json.loads(other)["seed"] == 2
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared real data not found at ../shared/data/real")
+def test_five_systems_on_the_real_yizhuang_sumo_net(tmp_path: Path) -> None:
+    """The whole stack on the real E-Town SUMO net (SOURCES.md §1): one RSU per
+    traffic-light junction (177), vehicles routed on its 644 edges, every flow served."""
+    data = scenario_dict(REAL / "beijing_yizhuang.net.xml")
+    data["road"]["rsu"]["place"] = {"rule": "signalized_intersections"}
+    data["car"]["fleet"] = {"arrivals": "fixed", "count": 20, "start_window_s": 10}
+    data["car"]["flows"]["control"] = {
+        "rate_hz": 10,
+        "size_bytes": 1200,
+        "via": "uu",
+        "service": "planning",
+        "reply_bytes": 200,
+        "deadline_ms": 50,
+    }
+    data["network"]["cells"] = {"place": {"rule": "hex", "spacing_m": 800}, "range_m": 600}
+    data["cloud"] = {
+        "sites": {"edge": {"tier": "edge", "count": 2, "servers": 4, "place": {"rule": "kmeans_rsus"}}},
+        "services": {"planning": {"sites": ["edge"], "time": {"dist": "exponential", "mean_ms": 5}}},
+    }
+    summary = avzone.run(write_scenario(tmp_path, data)).summary
+    assert summary["map"]["edges"] == 644
+    assert summary["infrastructure"]["rsus"] == 177
+    assert summary["vehicles"]["arrived"] == 20
+    assert summary["vehicles"]["vehicle_km"] > 5  # 20 vehicles at 80–100 km/h for ~55 s
+    assert 0.5 < summary["coverage"]["pc5"]["road_fraction"] <= 1.0
+    control = summary["flows"]["control"]
+    assert control["delivered"] > 0.9 * control["sent"] > 0
+    served = summary["cloud"]["edge-1"]["served"] + summary["cloud"]["edge-2"]["served"]
+    # every delivered request was served; some served ones lost their reply or are in flight
+    assert control["delivered"] <= served <= control["delivered"] + control["lost"] + control["in_flight"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 __all__ = ["LOSS_CAUSES", "FlowRecorder", "VehicleCounts"]
@@ -20,7 +21,7 @@ class FlowRecorder:
     out_of_coverage: int = 0
     radio: int = 0
     backhaul: int = 0
-    latencies_s: list[float] = field(default_factory=list)
+    latencies_s: array[float] = field(default_factory=lambda: array("d"))
 
     @property
     def delivered(self) -> int:

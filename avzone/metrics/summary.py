@@ -6,6 +6,7 @@ fractions in [0, 1]. Statistics of an empty sample are ``null``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,7 @@ def _r(value: float) -> float:
     return round(float(value), _DIGITS)
 
 
-def latency_stats_ms(latencies_s: list[float]) -> dict[str, float | None]:
+def latency_stats_ms(latencies_s: Sequence[float]) -> dict[str, float | None]:
     """Mean, percentiles (linear interpolation) and max, in ms; nulls when empty.
 
     Examples
@@ -39,9 +40,9 @@ def latency_stats_ms(latencies_s: list[float]) -> dict[str, float | None]:
     >>> latency_stats_ms([0.001, 0.003])["p50"]
     2.0
     """
-    if not latencies_s:
+    if len(latencies_s) == 0:
         return dict.fromkeys(LATENCY_STATS)
-    ms = np.asarray(latencies_s) * 1000
+    ms = np.asarray(latencies_s, dtype=float) * 1000
     p50, p95, p99, p999 = np.percentile(ms, [50, 95, 99, 99.9])
     return {
         "mean": _r(ms.mean()),
@@ -78,7 +79,7 @@ def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, A
     """One flow's block of the summary."""
     if record is None:
         record = FlowRecorder("", deadline_ms / 1000)
-    late = sum(1 for x in record.latencies_s if x > record.deadline_s)
+    late = int((np.asarray(record.latencies_s, dtype=float) > record.deadline_s).sum())
     return {
         "sent": record.sent,
         "delivered": record.delivered,
