@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -21,7 +22,13 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-__all__ = ["ROAD_CLASS_COLORS", "plot_map", "save_figure"]
+__all__ = [
+    "ROAD_CLASS_COLORS",
+    "plot_coverage_comparison",
+    "plot_latency_comparison",
+    "plot_map",
+    "save_figure",
+]
 
 ROAD_CLASS_COLORS: Mapping[str, str] = {
     "motorway": "#b2182b",
@@ -140,6 +147,64 @@ def _legend(ax: Axes, road_classes: list[str], *, has_signals: bool) -> None:
         )
     if handles:
         ax.legend(handles=handles, loc="upper left", fontsize="small", framealpha=0.8)
+
+
+def _axes(ax: Axes | None, size_in: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is None:
+        fig = Figure(figsize=size_in, layout="constrained")
+        return fig, fig.add_subplot()
+    return _root_figure(ax), ax
+
+
+def plot_coverage_comparison(
+    summaries: Mapping[str, Mapping[str, Any]], ax: Axes | None = None
+) -> tuple[Figure, Axes]:
+    """Grouped bars: road share covered per system (x) for each run (colour).
+
+    ``summaries`` maps a label to a summary as written to summary.json.
+    """
+    fig, ax = _axes(ax, (8.0, 4.0))
+    systems = list(next(iter(summaries.values()))["coverage"]) if summaries else []
+    width = 0.8 / max(1, len(summaries))
+    x = np.arange(len(systems))
+    for i, (label, summary) in enumerate(summaries.items()):
+        values = [100 * summary["coverage"][name]["road_fraction"] for name in systems]
+        ax.bar(x + (i - (len(summaries) - 1) / 2) * width, values, width, label=label)
+    ax.set_xticks(x, systems)
+    ax.set_ylim(0, 125)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel("road length covered [%]")
+    ax.set_title("Coverage by system")
+    ax.legend(fontsize="small", loc="upper center", ncols=max(1, len(summaries)), frameon=False)
+    return fig, ax
+
+
+def plot_latency_comparison(
+    summaries: Mapping[str, Mapping[str, Any]], flow: str, ax: Axes | None = None
+) -> tuple[Figure, Axes]:
+    """Bars of one flow's p50 and p99 latency per run, the deadline as a line."""
+    fig, ax = _axes(ax, (8.0, 4.0))
+    labels = list(summaries)
+    x = np.arange(len(labels))
+    deadline_ms = None
+    highest_ms = 0.0
+    for offset, stat in ((-0.2, "p50"), (0.2, "p99")):
+        values = []
+        for label in labels:
+            block = summaries[label]["flows"][flow]
+            deadline_ms = block["deadline_ms"]
+            value = block["latency_ms"][stat]
+            values.append(np.nan if value is None else value)
+            highest_ms = max(highest_ms, value or 0.0)
+        ax.bar(x + offset, values, 0.4, label=stat)
+    if deadline_ms is not None:
+        ax.axhline(deadline_ms, color="black", linestyle="--", linewidth=1, label="deadline")
+    ax.set_xticks(x, labels)
+    ax.set_ylabel(f"{flow} latency [ms]")
+    ax.set_ylim(0, 1.25 * max(deadline_ms or 0.0, highest_ms, 1.0))
+    ax.set_title(f"Latency of the {flow} flow")
+    ax.legend(fontsize="small", loc="upper center", ncols=3, frameon=False)
+    return fig, ax
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:

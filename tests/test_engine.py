@@ -135,8 +135,12 @@ def test_five_systems_on_the_real_yizhuang_sumo_net(tmp_path: Path) -> None:
     }
     data["network"]["cells"] = {"place": {"rule": "hex", "spacing_m": 800}, "range_m": 600}
     data["cloud"] = {
-        "sites": {"edge": {"tier": "edge", "count": 2, "servers": 4, "place": {"rule": "kmeans_rsus"}}},
-        "services": {"planning": {"sites": ["edge"], "time": {"dist": "exponential", "mean_ms": 5}}},
+        "sites": {
+            "edge": {"tier": "edge", "count": 2, "servers": 4, "place": {"rule": "kmeans_rsus"}}
+        },
+        "services": {
+            "planning": {"sites": ["edge"], "time": {"dist": "exponential", "mean_ms": 5}}
+        },
     }
     summary = avzone.run(write_scenario(tmp_path, data)).summary
     assert summary["map"]["edges"] == 644
@@ -148,4 +152,8 @@ def test_five_systems_on_the_real_yizhuang_sumo_net(tmp_path: Path) -> None:
     assert control["delivered"] > 0.9 * control["sent"] > 0
     served = summary["cloud"]["edge-1"]["served"] + summary["cloud"]["edge-2"]["served"]
     # every delivered request was served; some served ones lost their reply or are in flight
-    assert control["delivered"] <= served <= control["delivered"] + control["lost"] + control["in_flight"]
+    assert (
+        control["delivered"]
+        <= served
+        <= control["delivered"] + control["lost"] + control["in_flight"]
+    )

@@ -53,7 +53,9 @@ def place_edge_sites(
         ]
         return np.array(cells[:count], dtype=float)
     if placement.rule == "list":
-        return np.asarray(placement.positions_m, dtype=float).reshape(-1, 2) + np.array([xmin, ymin])
+        return np.asarray(placement.positions_m, dtype=float).reshape(-1, 2) + np.array(
+            [xmin, ymin]
+        )
     return np.array([[(xmin + xmax) / 2, (ymin + ymax) / 2]])
 
 

@@ -25,7 +25,9 @@ def place_cells(placement: Placement, bbox_m: tuple[float, float, float, float])
     """
     xmin, ymin, xmax, ymax = bbox_m
     if placement.rule == "list":
-        return np.asarray(placement.positions_m, dtype=float).reshape(-1, 2) + np.array([xmin, ymin])
+        return np.asarray(placement.positions_m, dtype=float).reshape(-1, 2) + np.array(
+            [xmin, ymin]
+        )
     spacing = placement.spacing_m
     row_step = spacing * math.sqrt(3) / 2 if placement.rule == "hex" else spacing
     rows = math.floor((ymax - ymin) / row_step + 1e-9) + 1

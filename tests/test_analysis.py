@@ -1,0 +1,44 @@
+"""The analysis scripts run (at a small size) and write their table and figure."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str) -> object:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "analysis" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_scenarios_writes_table_and_figure(tmp_path: Path) -> None:
+    script = _load("compare_scenarios")
+    assert script.main(["--out", str(tmp_path), "--duration-s", "20"]) == 0  # type: ignore[attr-defined]
+    with (tmp_path / "comparison.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["scenario"] for r in rows] == [
+        "etown-baseline",
+        "etown-sparse-rsu",
+        "etown-central-only",
+    ]
+    by_name = {r["scenario"]: r for r in rows}
+    # fewer RSUs, less PC5; same radio cells, same Uu
+    assert float(by_name["etown-sparse-rsu"]["coverage_pc5"]) < float(
+        by_name["etown-baseline"]["coverage_pc5"]
+    )
+    assert by_name["etown-sparse-rsu"]["coverage_uu"] == by_name["etown-baseline"]["coverage_uu"]
+    # 1200 km of fibre each way adds 2 × 6 ms to the control loop
+    assert (
+        float(by_name["etown-central-only"]["control_p50_ms"])
+        > float(by_name["etown-baseline"]["control_p50_ms"]) + 10
+    )
+    png = (tmp_path / "comparison.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
