@@ -4,8 +4,11 @@ Five systems over a road graph: smart road (RSUs, perception), smart car
 (vehicles and their message flows), real-time cloud (edge, regional, central
 sites), reliable network (PC5, Uu, backhaul) and accurate map (HD-map tiles).
 
->>> import avzone
->>> results = avzone.run("scenarios/etown-baseline.yaml")  # doctest: +SKIP
+Example (from the repository folder)::
+
+    import avzone
+    results = avzone.run("scenarios/etown-baseline.yaml")
+    results.summary["flows"]["control"]["latency_ms"]["p99"]
 """
 
 from avzone.errors import AvzoneError, MapError, ScenarioError

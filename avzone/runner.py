@@ -79,8 +79,10 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None) -> Results:
 
     Examples
     --------
-    >>> results = avzone.run("scenarios/etown-baseline.yaml")  # doctest: +SKIP
-    >>> results.summary["flows"]["control"]["latency_ms"]["p99"]  # doctest: +SKIP
+    From the repository folder::
+
+        results = avzone.run("scenarios/etown-baseline.yaml")
+        results.summary["flows"]["control"]["latency_ms"]["p99"]
     """
     started = time.perf_counter()
     world = build_world(scenario, seed=seed)

@@ -510,12 +510,14 @@ def test_check_naming_a_block_not_a_number(grid_variant: Variant) -> None:
     )
 
 
-def test_broken_map_file_is_a_map_error(grid_variant: Variant, tmp_path: Path) -> None:
+def test_broken_map_file_names_the_key_and_the_map(grid_variant: Variant, tmp_path: Path) -> None:
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [\n')
     path = grid_variant({"map.file": "broken.geojson"}, "bad.yaml")
 
-    with pytest.raises(avzone.MapError) as caught:
+    with pytest.raises(avzone.ScenarioError) as caught:
         avzone.build_world(path)
 
-    assert str(caught.value).startswith(f"{broken.resolve()}: not valid JSON (line 2")
+    assert caught.value.file == str(path)
+    assert caught.value.path == "map.file"
+    assert caught.value.message.startswith(f"{broken.resolve()}: not valid JSON (line 2")

@@ -15,7 +15,7 @@ import numpy as np
 
 from avzone.cloud.placement import nearest_hosting_site, place_edge_sites
 from avzone.engine.draws import run_seeds
-from avzone.errors import ScenarioError
+from avzone.errors import MapError, ScenarioError
 from avzone.hdmap.tiles import TileGrid, edge_tile_segments
 from avzone.network import (
     BackhaulRoutes,
@@ -146,7 +146,10 @@ def load_road_graph(scenario: Scenario) -> nx.MultiDiGraph:
     if scenario.map.builtin == "etown":
         return etown_synthetic()
     assert scenario.map.file is not None  # the parser guarantees one of the two
-    return load_map(Path(scenario.map.file))
+    try:
+        return load_map(Path(scenario.map.file))
+    except MapError as exc:  # name the scenario key too: "FILE: map.file: MAP: what is wrong"
+        raise ScenarioError("map.file", str(exc)) from None
 
 
 def _cloud(

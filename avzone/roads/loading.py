@@ -35,8 +35,9 @@ def load_map(path: str | Path) -> nx.MultiDiGraph:
 
     Examples
     --------
-    >>> load_map("maps/etown.geojson").graph["crs"]  # doctest: +SKIP
-    'EPSG:32650'
+    From the repository folder::
+
+        load_map("maps/etown.geojson").graph["crs"]  # 'EPSG:32650'
     """
     if str(path) == "builtin:etown":
         return etown_synthetic()
