@@ -2,10 +2,10 @@
 
 Messages that only cross one radio hop (BSM over PC5) are evaluated where
 they are sent: their hop is a pure function and touches no shared resource.
-Messages for a cloud service are SimPy processes: uplink and backhaul as one
-timeout, the site's server queue (a real SimPy resource), then the reply's
-backhaul and downlink, with the vehicle's coverage looked up again where it
-is when the reply leaves the site.
+Messages for a cloud service are chains of SimPy events: uplink, core and
+backhaul as one timeout, the site's server queue (jobs start and end on the
+SimPy clock), then the reply's backhaul, core and downlink, with the
+vehicle's coverage looked up again where it is when the reply leaves the site.
 """
 
 from __future__ import annotations
@@ -215,9 +215,9 @@ class _EventRun:
     ) -> None:
         """A request to a cloud service and, when the flow has one, its reply.
 
-        Uplink, core and backhaul are one timeout; the site queue is the
-        site's SimPy resource; the reply's coverage is looked up where the
-        vehicle is when its service ends. Chained callbacks, not a process.
+        Uplink, core and backhaul are one timeout, then the site's queue; the
+        reply's coverage is looked up where the vehicle is when its service
+        ends. Chained callbacks, not a process.
         """
         env = self.env
         t0 = env.now
