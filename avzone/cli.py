@@ -106,8 +106,15 @@ def _check(args: argparse.Namespace) -> int:
     from avzone.metrics import atomic_write_text
     from avzone.runner import build_world, run
 
+    names: dict[str, Path] = {}
     for path in args.scenarios:  # all inputs are checked before anything runs
-        build_world(path, seed=args.seed)
+        name = build_world(path, seed=args.seed).scenario.name
+        if args.out and name in names:
+            raise ScenarioError(
+                "name",
+                f"{name!r} is also the name of {names[name]}; with --out each run needs its own name",
+            ).in_file(str(path))
+        names[name] = path
     failed = 0
     total = 0
     report: list[dict[str, object]] = []

@@ -474,3 +474,16 @@ def test_run_takes_the_scenario_seed_by_default(grid_scenario: Path, tmp_path: P
 
     assert json.loads(by_default)["seed"] == 1
     assert by_default == run_summary(grid_scenario, tmp_path / "b", 1)
+
+
+def test_check_out_refuses_two_scenarios_of_one_name(
+    grid_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs would share OUT/NAME: refused before anything runs or is written."""
+    twin = tmp_path / "twin.yaml"
+    twin.write_text(grid_scenario.read_text())
+    out = tmp_path / "out"
+    assert main(["check", str(grid_scenario), str(twin), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"avzone: error: {twin}: name: ")
+    assert not out.exists()
