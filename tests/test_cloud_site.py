@@ -52,7 +52,13 @@ def test_three_jobs_at_once_on_one_server() -> None:
         ("c", "done", 3.0), ("c", "waited", 2.0),
     ]  # fmt: skip
     assert site.stats(3.0) == SiteStats(
-        served=3, utilization=1.0, mean_wait_s=1.0, p99_wait_s=1.98, max_queue=2
+        served=3,
+        utilization=1.0,
+        mean_wait_s=1.0,
+        p99_wait_s=1.98,
+        max_queue=2,
+        p50_wait_s=1.0,
+        served_by_tag={"": 3},
     )
     np.testing.assert_array_equal(site.waits_s(3.0), [0.0, 1.0, 2.0])
 
@@ -64,7 +70,13 @@ def test_stats_mid_service_count_partial_busy_time() -> None:
     assert site.in_service == 1
     assert site.waiting == 1
     assert site.stats(1.5) == SiteStats(
-        served=1, utilization=1.0, mean_wait_s=0.0, p99_wait_s=0.0, max_queue=2
+        served=1,
+        utilization=1.0,
+        mean_wait_s=0.0,
+        p99_wait_s=0.0,
+        max_queue=2,
+        p50_wait_s=0.0,
+        served_by_tag={"": 1},
     )
 
 
@@ -94,7 +106,13 @@ def test_warm_up_excludes_early_arrivals_but_not_busy_time() -> None:
     env.run()
     assert env.now == 4.0
     assert site.stats(4.0) == SiteStats(
-        served=1, utilization=1.0, mean_wait_s=1.5, p99_wait_s=1.5, max_queue=2
+        served=1,
+        utilization=1.0,
+        mean_wait_s=1.5,
+        p99_wait_s=1.5,
+        max_queue=2,
+        p50_wait_s=1.5,
+        served_by_tag={"": 1},
     )
     # Over [1, 1.75] the queue holds c, then c and d.
     assert site.stats(1.75).max_queue == 2
@@ -152,3 +170,61 @@ def test_bad_input_raises_value_error_naming_the_value(
     """Errors name the value and are raised at the call (serve: before the process starts)."""
     with pytest.raises(ValueError, match=re.escape(text)):
         make(simpy.Environment())
+
+
+def test_queue_limit_rejects_arrivals_beyond_it() -> None:
+    """One server, queue limit 1: of jobs arriving at 0, 0, 0 the third is rejected."""
+    env = simpy.Environment()
+    site = Site(env, "edge-1", "edge", servers=1, queue_limit=1)
+    log: list[tuple[str, object]] = []
+    for name in "abc":
+        site.submit(
+            1.0,
+            on_done=lambda w, n=name: log.append((n, w)),
+            on_fail=lambda cause, n=name: log.append((n, cause)),
+            tag="planning",
+        )
+    env.run()
+    assert log == [("c", "rejected"), ("a", 0.0), ("b", 1.0)]
+    stats = site.stats(2.0)
+    assert (stats.served, stats.rejected, stats.site_down) == (2, 1, 0)
+    assert stats.served_by_tag == {"planning": 2}
+
+
+def test_outage_loses_queued_and_running_jobs_then_repair() -> None:
+    """Jobs of 1 s at 0, 0, 0 on one server; down at 0.5 s, up at 2 s, a job at 3 s.
+
+    a (in service) and b, c (waiting) are lost at 0.5 s; a job at 1 s is lost
+    on arrival; the job at 3 s is served. Busy time: 0.5 s of a, 1 s of d.
+    """
+    env = simpy.Environment()
+    site = Site(env, "edge-1", "edge", servers=1)
+    log: list[tuple[str, object, float]] = []
+
+    def send(name: str, at_s: float) -> None:
+        def go(_: object) -> None:
+            site.submit(
+                1.0,
+                on_done=lambda w: log.append((name, w, env.now)),
+                on_fail=lambda cause: log.append((name, cause, env.now)),
+                tag="fusion",
+            )
+
+        env.timeout(at_s).callbacks.append(go)
+
+    for name in "abc":
+        send(name, 0.0)
+    send("late", 1.0)
+    send("d", 3.0)
+    env.timeout(0.5).callbacks.append(lambda _: site.fail())
+    env.timeout(2.0).callbacks.append(lambda _: site.repair())
+    env.run()
+    assert log == [
+        ("a", "site_down", 0.5), ("b", "site_down", 0.5), ("c", "site_down", 0.5),
+        ("late", "site_down", 1.0), ("d", 0.0, 4.0),
+    ]  # fmt: skip
+    stats = site.stats(4.0)
+    assert (stats.served, stats.site_down, stats.rejected) == (1, 4, 0)
+    assert stats.utilization == pytest.approx(1.5 / 4.0)
+    assert site.in_service == 0
+    assert site.waiting == 0

@@ -68,7 +68,7 @@ def test_constant_delays_give_the_hand_computed_latency(constant_scenario: Path)
     # bsm: PC5 2 ms + 300 B at 20 Mbit/s, but only where the RSU reaches
     bsm = summary["flows"]["bsm"]
     assert bsm["latency_ms"]["max"] == pytest.approx(2.0 + 300 * 8 / 20e6 * 1000, abs=1e-9)
-    assert bsm["lost"] == bsm["lost_by"]["out_of_coverage"]
+    assert bsm["lost"] == bsm["failures"]["out_of_coverage"]
 
 
 def test_counts_coverage_and_site_of_the_straight_road(constant_scenario: Path) -> None:

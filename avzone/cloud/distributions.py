@@ -5,6 +5,9 @@ second moment in closed form (for the queueing formulas of
 :mod:`avzone.cloud.queueing`) and draws vectorised samples from a
 ``numpy.random.Generator`` passed in by the caller.
 
+Measured service times (:class:`Empirical`, resampled with replacement) are
+read from a CSV file of milliseconds by :func:`load_samples_ms`.
+
 Example
 -------
 >>> import numpy as np
@@ -17,8 +20,10 @@ Example
 
 from __future__ import annotations
 
+import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeAlias
 
 import numpy as np
@@ -26,14 +31,16 @@ import numpy as np
 __all__ = [
     "DISTRIBUTIONS",
     "Constant",
+    "Empirical",
     "Exponential",
     "Gamma",
     "Lognormal",
     "ServiceTime",
+    "load_samples_ms",
     "make_distribution",
 ]
 
-DISTRIBUTIONS = ("constant", "exponential", "lognormal", "gamma")
+DISTRIBUTIONS = ("constant", "exponential", "lognormal", "gamma", "empirical")
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -184,34 +191,101 @@ class Gamma:
         return rng.gamma(self.shape, self.scale_s, n)
 
 
-ServiceTime: TypeAlias = Constant | Exponential | Lognormal | Gamma
+@dataclass(frozen=True, repr=False)
+class Empirical:
+    """Measured service times ``samples_s``, resampled with replacement (the bootstrap).
+
+    Each draw is one of the samples, every sample equally likely, so the
+    moments are those of the samples themselves: ``mean_s`` is their mean
+    and ``variance_s2`` their variance with divisor N (``numpy.var``).
+
+    Examples
+    --------
+    >>> d = Empirical((0.01, 0.02, 0.03, 0.06))
+    >>> round(d.mean_s, 12), round(d.variance_s2, 12)
+    (0.03, 0.00035)
+    >>> d
+    Empirical(<4 samples, mean 0.03 s>)
+    """
+
+    samples_s: tuple[float, ...]
+    _values_s: np.ndarray = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        samples_s = tuple(self.samples_s)
+        if not samples_s:
+            raise ValueError("samples_s must hold at least one service time, got none")
+        for i, x in enumerate(samples_s):
+            number = isinstance(x, int | float | np.integer | np.floating)
+            if isinstance(x, bool) or not (number and math.isfinite(x) and x >= 0):
+                raise ValueError(f"samples_s[{i}] must be a finite number >= 0, got {x!r}")
+        values_s = np.array(samples_s, dtype=np.float64)
+        values_s.flags.writeable = False
+        object.__setattr__(self, "samples_s", tuple(values_s.tolist()))
+        object.__setattr__(self, "_values_s", values_s)
+
+    def __repr__(self) -> str:
+        return f"Empirical(<{len(self.samples_s)} samples, mean {self.mean_s:.6g} s>)"
+
+    @property
+    def mean_s(self) -> float:
+        """Mean of the samples, s."""
+        return float(np.mean(self._values_s))
+
+    @property
+    def variance_s2(self) -> float:
+        """Variance of the samples (divisor N, as in ``numpy.var``), s²."""
+        return float(np.var(self._values_s))
+
+    @property
+    def second_moment_s2(self) -> float:
+        """E[S²], the mean of the squared samples, s²."""
+        return float(np.mean(self._values_s**2))
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` samples drawn independently with replacement, s."""
+        _check_count(n)
+        return rng.choice(self._values_s, n)
+
+
+ServiceTime: TypeAlias = Constant | Exponential | Lognormal | Gamma | Empirical
 """Any service-time distribution of this module."""
 
 
-def make_distribution(dist: str, mean_s: float, cv: float | None) -> ServiceTime:
+def make_distribution(
+    dist: str, mean_s: float, cv: float | None, samples_s: tuple[float, ...] | None = None
+) -> ServiceTime:
     """Build a service-time distribution from a scenario's ``dist``, mean and cv.
 
     Parameters
     ----------
     dist
-        One of ``"constant"``, ``"exponential"``, ``"lognormal"``, ``"gamma"``.
+        One of ``"constant"``, ``"exponential"``, ``"lognormal"``, ``"gamma"``,
+        ``"empirical"``.
     mean_s
-        Mean service time, s (> 0; ``>= 0`` for ``"constant"``).
+        Mean service time, s (> 0; ``>= 0`` for ``"constant"``; ignored for
+        ``"empirical"``, whose mean is that of its samples).
     cv
         Coefficient of variation (> 0), required for ``"lognormal"`` and
-        ``"gamma"``; ignored for ``"constant"`` (cv 0) and ``"exponential"``
-        (cv 1), so a scenario's default ``cv=0.0`` may be passed through.
+        ``"gamma"``; ignored for ``"constant"`` (cv 0), ``"exponential"``
+        (cv 1) and ``"empirical"``, so a scenario's default ``cv=0.0`` may be
+        passed through.
+    samples_s
+        Measured service times, s, required for ``"empirical"`` (e.g.
+        :func:`load_samples_ms` divided by 1000); ignored otherwise.
 
     Raises
     ------
     ValueError
-        Unknown ``dist``, a missing ``cv``, or a value out of range; the
-        message names the value.
+        Unknown ``dist``, a missing ``cv`` or ``samples_s``, or a value out of
+        range; the message names the value.
 
     Examples
     --------
     >>> make_distribution("gamma", 0.01, 2.0).shape
     0.25
+    >>> make_distribution("empirical", 0.0, None, samples_s=(0.01, 0.03)).mean_s
+    0.02
     """
     if dist == "constant":
         return Constant(mean_s)
@@ -221,6 +295,120 @@ def make_distribution(dist: str, mean_s: float, cv: float | None) -> ServiceTime
         if cv is None:
             raise ValueError(f"{dist} service time needs a cv > 0, got cv=None")
         return Lognormal(mean_s, cv) if dist == "lognormal" else Gamma(mean_s, cv)
+    if dist == "empirical":
+        if samples_s is None:
+            raise ValueError("empirical service time needs samples_s, got samples_s=None")
+        return Empirical(samples_s)
     raise ValueError(
         f"unknown service-time distribution {dist!r}; expected one of {', '.join(DISTRIBUTIONS)}"
     )
+
+
+SAMPLES_COLUMN = "service_ms"
+"""Name of the column :func:`load_samples_ms` reads from a CSV file of several columns."""
+
+
+def load_samples_ms(path: str | Path) -> tuple[float, ...]:
+    """Read measured service times, in milliseconds, from a text or CSV file.
+
+    Two layouts are accepted:
+
+    - one number per line, optionally below a header line (any first line
+      that is not a number);
+    - a CSV file whose first line names its columns, one of them
+      ``service_ms``; the other columns are ignored.
+
+    Blank lines are skipped and everything from a ``#`` to the end of its
+    line is a comment. Every value must be a finite number >= 0.
+
+    Parameters
+    ----------
+    path
+        The file (UTF-8, a byte-order mark is allowed).
+
+    Returns
+    -------
+    tuple of float
+        The service times in file order, ms.
+
+    Raises
+    ------
+    ValueError
+        A one-line message starting with the file and, for a bad value, the
+        line, e.g. ``times.csv: line 4: expected a number of milliseconds >=
+        0, got 'abc'``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     f = pathlib.Path(tmp, "t.csv")
+    ...     _ = f.write_text("id,service_ms\n1,2.5\n# a restart\n2,4\n")
+    ...     load_samples_ms(f)
+    (2.5, 4.0)
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            lines = file.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(f"{path}: cannot read service times: {reason}") from None
+    column: int | None = None  # None until the first line has been seen
+    width = 1
+    samples_ms: list[float] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.partition("#")[0]
+        if not text.strip():
+            continue
+        try:
+            cells = [cell.strip() for cell in next(csv.reader([text]))]
+        except csv.Error as exc:
+            raise ValueError(f"{path}: line {number}: not a CSV line: {exc}") from None
+        if column is None:
+            column, width = _header(path, number, cells)
+            if column >= 0:
+                continue
+            column = 0
+        if len(cells) != width:
+            raise ValueError(
+                f"{path}: line {number}: expected {width} column{'s' * (width > 1)}, "
+                f"got {len(cells)}: {text.strip()!r}"
+            )
+        samples_ms.append(_milliseconds(path, number, cells[column]))
+    if not samples_ms:
+        raise ValueError(
+            f"{path}: no service times found; expected one number of milliseconds per line"
+        )
+    return tuple(samples_ms)
+
+
+def _header(path: str | Path, number: int, cells: list[str]) -> tuple[int, int]:
+    """Column of the service times and number of columns, from the first line.
+
+    The column is -1 when the first line is a value rather than a header.
+    """
+    if SAMPLES_COLUMN in cells:
+        return cells.index(SAMPLES_COLUMN), len(cells)
+    if len(cells) > 1:
+        raise ValueError(
+            f"{path}: line {number}: expected one number per line or a header naming a "
+            f"{SAMPLES_COLUMN!r} column, got columns {', '.join(map(repr, cells))}"
+        )
+    try:
+        float(cells[0])
+    except ValueError:
+        return 0, 1  # a header line over a single column
+    return -1, 1
+
+
+def _milliseconds(path: str | Path, number: int, cell: str) -> float:
+    """The value of one cell, checked to be a finite number >= 0."""
+    try:
+        value = float(cell)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f"{path}: line {number}: expected a number of milliseconds >= 0, got {cell!r}"
+        )
+    return value

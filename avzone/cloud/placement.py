@@ -11,7 +11,7 @@ from scipy.cluster.vq import kmeans2
 from avzone.errors import ScenarioError
 from avzone.scenario import Placement
 
-__all__ = ["nearest_hosting_site", "place_edge_sites"]
+__all__ = ["hosting_sites_by_preference", "place_edge_sites"]
 
 
 def place_edge_sites(
@@ -59,15 +59,23 @@ def place_edge_sites(
     return np.array([[(xmin + xmax) / 2, (ymin + ymax) / 2]])
 
 
-def nearest_hosting_site(prop_s: np.ndarray, hosts: np.ndarray) -> np.ndarray:
-    """For each access point (rows of ``prop_s``), the hosting site of least delay.
+def hosting_sites_by_preference(
+    prop_s: np.ndarray, hosts: np.ndarray, tier_rank: np.ndarray
+) -> np.ndarray:
+    """For each access point (rows of ``prop_s``), the hosting sites in order of preference.
 
-    ``hosts`` is a boolean mask over sites. Ties go to the first site.
+    Lowest tier first (edge, regional, central), then least propagation delay;
+    ties go to the site listed first. Returns site indices, shape
+    ``(n_access, n_hosts)``: column 0 is the nearest site of the lowest tier
+    that hosts the service, the last column the top-tier fallback.
 
     Examples
     --------
-    >>> nearest_hosting_site(np.array([[1.0, 2.0, 0.5]]), np.array([True, True, False])).tolist()
-    [0]
+    >>> prop_s = np.array([[1.0, 2.0, 0.5, 9.0]])
+    >>> hosting_sites_by_preference(prop_s, np.array([True, True, False, True]), np.array([0, 0, 0, 2])).tolist()
+    [[0, 1, 3]]
     """
-    delays = np.where(hosts[None, :], prop_s, np.inf)
-    return np.argmin(delays, axis=1).astype(int)
+    host_index = np.flatnonzero(hosts)
+    keys = prop_s[:, host_index] + tier_rank[host_index][None, :] * 1e9  # tiers dominate any delay
+    order = np.argsort(keys, axis=1, kind="stable")
+    return host_index[order].astype(int)

@@ -21,8 +21,9 @@ Example
 >>> for _ in range(3):
 ...     _ = env.process(site.serve(1.0))
 >>> env.run()
->>> site.stats(until_s=3.0)
-SiteStats(served=3, utilization=1.0, mean_wait_s=1.0, p99_wait_s=1.98, max_queue=2)
+>>> stats = site.stats(until_s=3.0)
+>>> stats.served, stats.utilization, stats.mean_wait_s, stats.max_queue
+(3, 1.0, 1.0, 2)
 
 After ``env.run(until=3.0)`` instead, the third job would still be in
 service (SimPy stops before the events due at 3.0): ``served=2`` and the same
@@ -34,14 +35,18 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import simpy
 
 __all__ = ["Site", "SiteStats"]
+
+_Done = Callable[[float], None] | None
+_Fail = Callable[[str], None] | None
+_GONE = object()
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,14 @@ class SiteStats:
     max_queue
         Largest number of jobs waiting (not in service) at any time in the
         window, jobs arrived before the window included.
+    p50_wait_s
+        Median wait in queue of the ``served`` jobs, s; NaN when none.
+    rejected, site_down
+        Jobs arriving in the window turned away because the queue was at its
+        limit, and jobs lost because the site was down (on arrival, or
+        queued or in service when it failed).
+    served_by_tag
+        ``served`` split by the tag given to :meth:`Site.submit` (the service name).
     """
 
     served: int
@@ -68,6 +81,10 @@ class SiteStats:
     mean_wait_s: float
     p99_wait_s: float
     max_queue: int
+    p50_wait_s: float = math.nan
+    rejected: int = 0
+    site_down: int = 0
+    served_by_tag: Mapping[str, int] = field(default_factory=dict)
 
 
 class Site:
@@ -90,6 +107,13 @@ class Site:
         Warm-up end, s: waits and ``served`` count only jobs arriving at or
         after it; utilisation and ``max_queue`` cover ``[measure_from_s, until_s]``.
         May be changed at any time; statistics are computed from the records.
+    queue_limit
+        Admission control: a job arriving while this many jobs wait is
+        rejected (``None``: no limit).
+
+    A site can fail (:meth:`fail`) and be repaired (:meth:`repair`): while it
+    is down, arriving jobs are lost, and the jobs waiting or in service when it
+    fails are lost at that moment (their busy time up to then counts).
     """
 
     def __init__(
@@ -100,6 +124,7 @@ class Site:
         servers: int,
         speed: float = 1.0,
         measure_from_s: float = 0.0,
+        queue_limit: int | None = None,
     ) -> None:
         if isinstance(servers, bool) or not isinstance(servers, int) or servers < 1:
             raise ValueError(f"site {name!r}: servers must be an integer >= 1, got {servers!r}")
@@ -111,12 +136,23 @@ class Site:
         self.servers = servers
         self.speed = speed
         self.measure_from_s = measure_from_s
+        if queue_limit is not None and queue_limit < 0:
+            raise ValueError(
+                f"site {name!r}: queue_limit must be >= 0 or None, got {queue_limit!r}"
+            )
+        self.queue_limit = queue_limit
+        self.up = True
         self._busy = 0
-        self._waiting: list[tuple[int, int, float, Callable[[float], None] | None]] = []
+        self._waiting: list[tuple[int, int, float, _Done, _Fail]] = []
+        self._in_service: dict[int, _Fail] = {}
         # One entry per job, in arrival order; inf = not yet happened.
         self._arrival_s = array("d")
         self._start_s = array("d")  # start of service
-        self._end_s = array("d")  # end of service
+        self._end_s = array("d")  # end of service (or of the job's loss in an outage)
+        self._lost = array("b")  # 1: lost in an outage
+        self._tag = array("H")  # index into _tags
+        self._tags: dict[str, int] = {}
+        self._refused_s: dict[str, array[float]] = {"rejected": array("d"), "site_down": array("d")}
 
     def __repr__(self) -> str:
         return (
@@ -133,11 +169,22 @@ class Site:
         """Number of busy servers now."""
         return self._busy
 
+    @property
+    def load(self) -> float:
+        """Jobs at the site (waiting and in service) per server, now."""
+        return (self._busy + len(self._waiting)) / self.servers
+
+    def admits(self) -> bool:
+        """Whether a job arriving now would be taken (up, and the queue below its limit)."""
+        return self.up and (self.queue_limit is None or len(self._waiting) < self.queue_limit)
+
     def submit(
         self,
         work_s: float,
         priority: int = 0,
-        on_done: Callable[[float], None] | None = None,
+        on_done: _Done = None,
+        on_fail: _Fail = None,
+        tag: str = "",
     ) -> None:
         """Queue a job now; ``on_done(wait_s)`` runs when its service ends.
 
@@ -150,37 +197,76 @@ class Site:
             Lower values are served first; FIFO among equal priorities.
         on_done
             Called with the job's wait in queue, s, at the end of its service.
+        on_fail
+            Called with ``"rejected"`` (queue at its limit) or ``"site_down"``
+            when the job is not served.
+        tag
+            A label counted in ``SiteStats.served_by_tag`` (the service name).
         """
         if not (math.isfinite(work_s) and work_s >= 0):
             raise ValueError(
                 f"site {self.name!r}: work_s must be a finite number >= 0, got {work_s!r}"
             )
+        if not self.admits():
+            cause = "rejected" if self.up else "site_down"
+            self._refused_s[cause].append(self.env.now)
+            if on_fail is not None:
+                on_fail(cause)
+            return
         job = len(self._arrival_s)
         self._arrival_s.append(self.env.now)
         self._start_s.append(math.inf)
         self._end_s.append(math.inf)
+        self._lost.append(0)
+        self._tag.append(self._tags.setdefault(tag, len(self._tags)))
         hold_s = work_s / self.speed
         if self._busy < self.servers:
             self._busy += 1
-            self._start(job, hold_s, on_done)
+            self._start(job, hold_s, on_done, on_fail)
         else:
-            heapq.heappush(self._waiting, (priority, job, hold_s, on_done))
+            heapq.heappush(self._waiting, (priority, job, hold_s, on_done, on_fail))
 
-    def _start(self, job: int, hold_s: float, on_done: Callable[[float], None] | None) -> None:
+    def _start(self, job: int, hold_s: float, on_done: _Done, on_fail: _Fail) -> None:
         env = self.env
         self._start_s[job] = env.now
+        self._in_service[job] = on_fail
 
         def finished(_event: simpy.Event) -> None:
+            if self._in_service.pop(job, _GONE) is _GONE:
+                return  # lost when the site failed
             self._end_s[job] = env.now
             if self._waiting:  # the server goes straight to the next job
-                _prio, following, following_hold_s, following_done = heapq.heappop(self._waiting)
-                self._start(following, following_hold_s, following_done)
+                _prio, following, following_hold_s, following_done, following_fail = heapq.heappop(
+                    self._waiting
+                )
+                self._start(following, following_hold_s, following_done, following_fail)
             else:
                 self._busy -= 1
             if on_done is not None:
                 on_done(self._start_s[job] - self._arrival_s[job])
 
         env.timeout(hold_s).callbacks.append(finished)
+
+    def fail(self) -> None:
+        """The site goes down now: every job waiting or in service is lost."""
+        now = self.env.now
+        self.up = False
+        lost: list[tuple[int, _Fail]] = [(job, fail) for _p, job, _h, _d, fail in self._waiting]
+        lost += list(self._in_service.items())
+        self._waiting.clear()
+        self._in_service.clear()
+        self._busy = 0
+        for job, on_fail in sorted(lost):
+            self._start_s[job] = min(self._start_s[job], now)
+            self._end_s[job] = now
+            self._lost[job] = 1
+            self._refused_s["site_down"].append(self._arrival_s[job])
+            if on_fail is not None:
+                on_fail("site_down")
+
+    def repair(self) -> None:
+        """The site is back up (empty)."""
+        self.up = True
 
     def serve(self, work_s: float, priority: int = 0) -> Generator[simpy.Event, Any, float]:
         """Queue for a server, hold it for ``work_s / speed`` s, release it; return the wait, s.
@@ -209,8 +295,12 @@ class Site:
     def waits_s(self, until_s: float) -> np.ndarray:
         """Waits in queue of the jobs counted in ``stats(until_s).served``, in arrival order, s."""
         arrival, start, end = self._records(until_s)
-        done = (arrival >= self.measure_from_s) & (end <= until_s)
+        done = self._served_mask(arrival, end, until_s)
         return start[done] - arrival[done]
+
+    def _served_mask(self, arrival: np.ndarray, end: np.ndarray, until_s: float) -> np.ndarray:
+        lost = np.frombuffer(self._lost, dtype=np.int8)[: arrival.size].astype(bool)
+        return (arrival >= self.measure_from_s) & (end <= until_s) & ~lost
 
     def stats(self, until_s: float) -> SiteStats:
         """Statistics over ``[measure_from_s, until_s]`` (``until_s <= env.now``).
@@ -227,14 +317,25 @@ class Site:
             )
         arrival, start, end = self._records(until_s)
         busy_s = np.clip(np.minimum(end, until_s) - np.maximum(start, from_s), 0.0, None).sum()
-        waits_s = self.waits_s(until_s)
+        done = self._served_mask(arrival, end, until_s)
+        waits_s = start[done] - arrival[done]
         served = int(waits_s.size)
+        tags = np.frombuffer(self._tag, dtype=np.uint16)[: arrival.size][done]
+        counts = np.bincount(tags, minlength=len(self._tags))
+        refused = {
+            cause: int(((np.asarray(t) >= from_s) & (np.asarray(t) <= until_s)).sum())
+            for cause, t in self._refused_s.items()
+        }
         return SiteStats(
             served=served,
             utilization=float(busy_s) / (self.servers * (until_s - from_s)),
             mean_wait_s=float(waits_s.mean()) if served else math.nan,
             p99_wait_s=float(np.quantile(waits_s, 0.99)) if served else math.nan,
             max_queue=_max_waiting(arrival, start, from_s, until_s),
+            p50_wait_s=float(np.quantile(waits_s, 0.5)) if served else math.nan,
+            rejected=refused["rejected"],
+            site_down=refused["site_down"],
+            served_by_tag={tag: int(counts[i]) for tag, i in self._tags.items()},
         )
 
     def _records(self, until_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ vehicle's coverage looked up again where it is when the reply leaves the site.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from avzone.engine.world import World
 from avzone.hdmap.process import HdMap
 from avzone.metrics.collect import FlowRecorder, VehicleCounts
 from avzone.scenario import Flow
+from avzone.scenario.schema import TIERS
 from avzone.vehicles.mobility import Vehicle, drive
 from avzone.vehicles.routing import route_edges
 
@@ -46,6 +47,11 @@ def simulate(world: World) -> RunRecord:
     return _EventRun(world).run()
 
 
+def _call(action: Callable[[], None]) -> Callable[[simpy.Event], None]:
+    """An event callback that runs ``action``."""
+    return lambda _event: action()
+
+
 class _EventRun:
     def __init__(self, world: World) -> None:
         scenario = world.scenario
@@ -64,12 +70,24 @@ class _EventRun:
         service_seeds = seeds[6].spawn(max(1, len(scenario.cloud.services)))
         self.service_time: dict[str, Stream] = {}
         for spec, seed in zip(scenario.cloud.services, service_seeds, strict=False):
-            dist = make_distribution(spec.dist, spec.mean_ms / 1000, spec.cv)
+            samples_s = tuple(x / 1000 for x in spec.samples_ms) or None
+            dist = make_distribution(spec.dist, spec.mean_ms / 1000, spec.cv, samples_s)
             self.service_time[spec.name] = Stream(np.random.default_rng(seed), dist.sample)
         self.sites = [
-            Site(self.env, s.name, s.tier, s.servers, s.speed, measure_from_s=scenario.warmup_s)
+            Site(
+                self.env,
+                s.name,
+                s.tier,
+                s.servers,
+                s.speed,
+                measure_from_s=scenario.warmup_s,
+                queue_limit=s.queue_limit,
+            )
             for s in world.sites
         ]
+        self._policy = scenario.cloud.dispatch
+        self._fallback = scenario.cloud.fallback
+        self._tier_of = [TIERS.index(s.tier) for s in world.sites]
         self.flows = {f.name: FlowRecorder(f.name, f.deadline_ms / 1000) for f in scenario.flows}
         self.vehicles = VehicleCounts()
         self.active: dict[Vehicle, None] = {}
@@ -97,6 +115,11 @@ class _EventRun:
                 for rsu in range(self.world.n_rsus):
                     env.process(self._rsu_flow(flow, rsu))
         env.process(self.hdmap.run_changes())
+        index = {s.name: i for i, s in enumerate(self.world.sites)}
+        for outage in scenario.cloud.outages:
+            site = self.sites[index[outage.site]]
+            env.timeout(outage.start_s).callbacks.append(_call(site.fail))
+            env.timeout(outage.end_s).callbacks.append(_call(site.repair))
         env.run(until=scenario.duration_s)
         self.hdmap.finish()
         for vehicle in self.active:
@@ -215,9 +238,12 @@ class _EventRun:
     ) -> None:
         """A request to a cloud service and, when the flow has one, its reply.
 
-        Uplink, core and backhaul are one timeout, then the site's queue; the
-        reply's coverage is looked up where the vehicle is when its service
-        ends. Chained callbacks, not a process.
+        The site is chosen when the message enters the network, from the
+        sites' state at that moment (:meth:`_dispatch`). Uplink, core and
+        backhaul are one timeout, then the site's queue (which may turn the
+        job away: queue at its limit, or site down); the reply's coverage is
+        looked up where the vehicle is when its service ends. Chained
+        callbacks, not a process.
         """
         env = self.env
         t0 = env.now
@@ -232,25 +258,29 @@ class _EventRun:
             ap = self._n_rsus + cell
         else:
             ap = rsu
-        route_loss = plan.route_loss[ap]
+        k = self._dispatch(plan, ap)
+        route_loss = plan.route_loss[ap][k]
         if route_loss and self.uniform() < route_loss:
             record.backhaul += 1
             return
-        site = self.sites[plan.site[ap]]
+        site = self.sites[plan.site[ap][k]]
         flow = plan.flow
         service = self.service_time[flow.service or ""]
+        hold_s = 0.0
 
-        def delivered(_: object) -> None:
+        def delivered(wait_s: float) -> None:
             record.latencies_s.append(env.now - t0)
+            record.wait_s.append(wait_s)
+            record.service_s.append(hold_s)
 
-        def served(_wait_s: float) -> None:
+        def served(wait_s: float) -> None:
             if flow.reply_bytes == 0:
-                delivered(None)
+                delivered(wait_s)
                 return
             if route_loss and self.uniform() < route_loss:
                 record.backhaul += 1
                 return
-            back_s = plan.down_s[ap]
+            back_s = plan.down_s[ap][k]
             if vehicle is not None:
                 if not vehicle.active or plan.station[self._sample(vehicle)] < 0:
                     record.out_of_coverage += 1
@@ -259,9 +289,66 @@ class _EventRun:
                     record.radio += 1
                     return
                 back_s += plan.last_s
-            env.timeout(back_s).callbacks.append(delivered)
+            env.timeout(back_s).callbacks.append(lambda _: delivered(wait_s))
+
+        def refused(cause: str) -> None:
+            if cause == "rejected":
+                record.rejected += 1
+            else:
+                record.site_down += 1
 
         def at_site(_: object) -> None:
-            site.submit(service(), flow.priority, served)
+            nonlocal hold_s
+            work_s = service()
+            hold_s = work_s / site.speed
+            site.submit(work_s, flow.priority, served, refused, flow.service or "")
 
-        env.timeout(plan.first_s + plan.up_s[ap]).callbacks.append(at_site)
+        env.timeout(plan.first_s + plan.up_s[ap][k]).callbacks.append(at_site)
+
+    def _dispatch(self, plan: FlowPlan, ap: int) -> int:
+        """Which of the access point's candidate sites gets the request (an index into them).
+
+        ``nearest``: the first candidate (lowest tier, least delay);
+        ``least_loaded``: the fewest jobs per server within the lowest tier;
+        ``deadline_aware``: the least predicted response over all candidates,
+        network both ways plus expected wait plus mean service. With
+        ``fallback``, candidates that are down or full are passed over, up the
+        tiers; when every candidate refuses, the first one gets the request
+        (and refuses it on arrival unless things changed).
+        """
+        ranked = plan.site[ap]
+        sites = self.sites
+        policy = self._policy
+        if policy == "deadline_aware":
+            best, best_s = 0, float("inf")
+            for k, index in enumerate(ranked):
+                site = sites[index]
+                if not site.admits():
+                    continue
+                work_s = plan.mean_work_s / site.speed
+                queued = site.in_service + site.waiting - site.servers + 1
+                predicted_s = (
+                    plan.up_s[ap][k]
+                    + plan.down_s[ap][k]
+                    + work_s * (1 + max(0, queued) / site.servers)
+                )
+                if predicted_s < best_s:
+                    best, best_s = k, predicted_s
+            return best
+        if policy == "nearest":
+            if not self._fallback or sites[ranked[0]].admits():
+                return 0
+            return next((k for k, index in enumerate(ranked) if sites[index].admits()), 0)
+        # least_loaded: within the lowest tier that has a site taking jobs (the first tier without fallback)
+        tiers = self._tier_of
+        for tier in sorted({tiers[i] for i in ranked}):
+            choices = [
+                k
+                for k, index in enumerate(ranked)
+                if tiers[index] == tier and (sites[index].admits() or not self._fallback)
+            ]
+            if choices:
+                return min(choices, key=lambda k: sites[ranked[k]].load)
+            if not self._fallback:
+                break
+        return 0

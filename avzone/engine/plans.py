@@ -26,22 +26,24 @@ class FlowPlan:
     ``first_s``: the first hop (PC5 or Uu uplink access, plus the core for Uu
     requests to a service; 0 for RSU flows on fibre); ``first_loss``: its
     loss probability; ``station``: per road sample, the serving RSU or cell
-    (−1 out of coverage); for flows with a service, per access point:
-    ``site`` (the nearest hosting site), ``up_s`` / ``down_s`` (backhaul
-    request / reply delays) and ``route_loss``; ``last_s`` and ``last_loss``:
-    the reply's core and downlink access.
+    (−1 out of coverage); for flows with a service, per access point and per
+    candidate site in order of preference (lowest tier first, then nearest):
+    ``site`` (site indices), ``up_s`` / ``down_s`` (backhaul request / reply
+    delays) and ``route_loss``; ``last_s`` and ``last_loss``: the reply's core
+    and downlink access; ``mean_work_s``: the service's mean demand.
     """
 
     flow: Flow
     first_s: float
     first_loss: float
     station: list[int]
-    site: list[int]
-    up_s: list[float]
-    down_s: list[float]
-    route_loss: list[float]
+    site: list[list[int]]
+    up_s: list[list[float]]
+    down_s: list[list[float]]
+    route_loss: list[list[float]]
     last_s: float
     last_loss: float
+    mean_work_s: float
 
 
 def plan_flow(world: World, flow: Flow) -> FlowPlan:
@@ -62,17 +64,20 @@ def plan_flow(world: World, flow: Flow) -> FlowPlan:
             first_s += core_s
     else:  # an RSU's own wire
         first_s, first_loss, station = 0.0, 0.0, []
-    site: list[int] = []
-    up_s: list[float] = []
-    down_s: list[float] = []
-    route_loss: list[float] = []
+    site: list[list[int]] = []
+    up_s: list[list[float]] = []
+    down_s: list[list[float]] = []
+    route_loss: list[list[float]] = []
+    mean_work_s = 0.0
     if flow.service is not None:
         routes = world.routes
-        site = world.dispatch[flow.service].tolist()
-        for ap, k in enumerate(site):
-            up_s.append(routes.delay_s(ap, k, flow.size_bytes))
-            down_s.append(routes.delay_s(ap, k, flow.reply_bytes))
-            route_loss.append(float(routes.loss[ap, k]))
+        site = world.candidates[flow.service].tolist()
+        for ap, ranked in enumerate(site):
+            up_s.append([routes.delay_s(ap, k, flow.size_bytes) for k in ranked])
+            down_s.append([routes.delay_s(ap, k, flow.reply_bytes) for k in ranked])
+            route_loss.append([float(routes.loss[ap, k]) for k in ranked])
+        spec = next(s for s in scenario.cloud.services if s.name == flow.service)
+        mean_work_s = spec.mean_ms / 1000
     last_s, last_loss = 0.0, 0.0
     if flow.source == "vehicle" and flow.reply_bytes > 0:
         last_s = core_s + float(
@@ -82,5 +87,15 @@ def plan_flow(world: World, flow: Flow) -> FlowPlan:
         )
         last_loss = cells.loss
     return FlowPlan(
-        flow, first_s, first_loss, station, site, up_s, down_s, route_loss, last_s, last_loss
+        flow,
+        first_s,
+        first_loss,
+        station,
+        site,
+        up_s,
+        down_s,
+        route_loss,
+        last_s,
+        last_loss,
+        mean_work_s,
     )

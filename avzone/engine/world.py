@@ -13,7 +13,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from avzone.cloud.placement import nearest_hosting_site, place_edge_sites
+from avzone.cloud.placement import hosting_sites_by_preference, place_edge_sites
 from avzone.engine.draws import run_seeds
 from avzone.errors import MapError, ScenarioError
 from avzone.hdmap.tiles import TileGrid, edge_tile_segments
@@ -29,6 +29,7 @@ from avzone.network import (
 from avzone.roads import bbox_m, etown_synthetic, load_map
 from avzone.roadside import place_rsus
 from avzone.scenario import Scenario
+from avzone.scenario.schema import TIERS
 from avzone.vehicles.demand import Demand, build_demand
 from avzone.vehicles.routing import add_travel_times
 
@@ -48,6 +49,7 @@ class SiteInfo:
     servers: int
     speed: float
     xy: tuple[float, float] | None
+    queue_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class World:
     perceived: np.ndarray
     sites: tuple[SiteInfo, ...]
     routes: BackhaulRoutes
-    dispatch: dict[str, np.ndarray]
+    candidates: dict[str, np.ndarray]
     tiles: TileGrid
     sample_tile: np.ndarray
     edge_tiles: tuple[list[tuple[float, int]], ...]
@@ -107,7 +109,7 @@ class World:
         else:
             perceived = np.zeros(len(samples.xy), dtype=bool)
 
-        sites, routes, dispatch = _cloud(scenario, box, rsu_xy, cell_xy, rng)
+        sites, routes, candidates = _cloud(scenario, box, rsu_xy, cell_xy, rng)
         tiles = TileGrid.over(box, scenario.hdmap.tile_size_m)
         sample_tile = tiles.tile_of(samples.xy)
         edge_tiles = tuple(
@@ -133,7 +135,7 @@ class World:
             perceived=perceived,
             sites=sites,
             routes=routes,
-            dispatch=dispatch,
+            candidates=candidates,
             tiles=tiles,
             sample_tile=sample_tile,
             edge_tiles=edge_tiles,
@@ -181,19 +183,26 @@ def _cloud(
                 )
                 edge_sites.append((name, p))
         else:
-            sites.append(SiteInfo(spec.name, spec.name, spec.tier, spec.servers, spec.speed, None))
+            sites.append(
+                SiteInfo(
+                    spec.name,
+                    spec.name,
+                    spec.tier,
+                    spec.servers,
+                    spec.speed,
+                    None,
+                    spec.queue_limit,
+                )
+            )
             remote.append((spec.name, spec.distance_km))
     access_xy = np.vstack([rsu_xy, cell_xy]) if len(rsu_xy) + len(cell_xy) else np.empty((0, 2))
     core_xy = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
     graph = build_backhaul(access_xy, edge_sites, remote, core_xy, scenario.network.backhaul)
     names = [s.name for s in sites]
     routes = route_table(graph, len(access_xy), names)
-    dispatch = {}
+    tier_rank = np.array([TIERS.index(s.tier) for s in sites])
+    candidates = {}
     for service in scenario.cloud.services:
         hosts = np.array([s.group in service.sites for s in sites], dtype=bool)
-        if not hosts.any():
-            raise ScenarioError(
-                f"cloud.services.{service.name}.sites", "no site hosts this service"
-            )
-        dispatch[service.name] = nearest_hosting_site(routes.prop_s, hosts)
-    return tuple(sites), routes, dispatch
+        candidates[service.name] = hosting_sites_by_preference(routes.prop_s, hosts, tier_rank)
+    return tuple(sites), routes, candidates

@@ -7,13 +7,20 @@ from dataclasses import dataclass, field
 
 __all__ = ["LOSS_CAUSES", "FlowRecorder", "VehicleCounts"]
 
-LOSS_CAUSES = ("out_of_coverage", "radio", "backhaul")
-"""Why a message was not delivered, one cause each."""
+LOSS_CAUSES = ("out_of_coverage", "radio", "backhaul", "rejected", "site_down")
+"""Why a message was not delivered, one cause each: no serving station where
+the vehicle was; lost on a radio hop; lost on the fibre; turned away by a
+site's admission control (queue at its limit); the site was down."""
 
 
 @dataclass
 class FlowRecorder:
-    """Messages of one flow sent after the warm-up: counts and delivered latencies (s)."""
+    """Messages of one flow sent after the warm-up: counts and delivered latencies (s).
+
+    For flows with a service, ``wait_s`` and ``service_s`` hold each delivered
+    message's wait in the site queue and service time, aligned with
+    ``latencies_s`` (the network share is the rest); empty otherwise.
+    """
 
     name: str
     deadline_s: float
@@ -21,7 +28,11 @@ class FlowRecorder:
     out_of_coverage: int = 0
     radio: int = 0
     backhaul: int = 0
+    rejected: int = 0
+    site_down: int = 0
     latencies_s: array[float] = field(default_factory=lambda: array("d"))
+    wait_s: array[float] = field(default_factory=lambda: array("d"))
+    service_s: array[float] = field(default_factory=lambda: array("d"))
 
     @property
     def delivered(self) -> int:
@@ -31,7 +42,7 @@ class FlowRecorder:
     @property
     def lost(self) -> int:
         """Messages that did not arrive, whatever the cause."""
-        return self.out_of_coverage + self.radio + self.backhaul
+        return self.out_of_coverage + self.radio + self.backhaul + self.rejected + self.site_down
 
 
 @dataclass

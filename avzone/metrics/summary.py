@@ -75,19 +75,44 @@ def coverage_masks(world: World) -> dict[str, np.ndarray]:
     }
 
 
+def _share_stats_ms(values_s: np.ndarray) -> dict[str, float | None]:
+    if values_s.size == 0:
+        return {"mean": None, "p99": None}
+    ms = values_s * 1000
+    return {"mean": _r(ms.mean()), "p99": _r(np.percentile(ms, 99))}
+
+
 def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, Any]:
-    """One flow's block of the summary."""
+    """One flow's block of the summary.
+
+    ``failures`` gives every message that did not make it exactly one cause;
+    ``deadline_missed`` are the delivered ones that came late. ``breakdown_ms``
+    splits delivered latency into network (radio, core, fibre, both ways),
+    wait in the site queue and service.
+    """
     if record is None:
         record = FlowRecorder("", deadline_ms / 1000)
-    late = int((np.asarray(record.latencies_s, dtype=float) > record.deadline_s).sum())
+    latency_s = np.asarray(record.latencies_s, dtype=float)
+    late = int((latency_s > record.deadline_s).sum())
+    wait_s = np.asarray(record.wait_s, dtype=float)
+    service_s = np.asarray(record.service_s, dtype=float)
+    if wait_s.size != latency_s.size:  # a flow without a service: all network
+        wait_s = service_s = np.zeros_like(latency_s)
+    failures = {cause: getattr(record, cause) for cause in LOSS_CAUSES}
+    failures["deadline_missed"] = late
     return {
         "sent": record.sent,
         "delivered": record.delivered,
         "lost": record.lost,
         "in_flight": record.sent - record.delivered - record.lost,
-        "lost_by": {cause: getattr(record, cause) for cause in LOSS_CAUSES},
+        "failures": failures,
         "delivery_ratio": _r(record.delivered / record.sent) if record.sent else None,
         "latency_ms": latency_stats_ms(record.latencies_s),
+        "breakdown_ms": {
+            "network": _share_stats_ms(latency_s - wait_s - service_s),
+            "wait": _share_stats_ms(wait_s),
+            "service": _share_stats_ms(service_s),
+        },
         "deadline_ms": deadline_ms,
         "late": late,
         "deadline_miss_ratio": _r((late + record.lost) / record.sent) if record.sent else None,
@@ -158,8 +183,12 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
             "served": stats.served if stats else 0,
             "utilization": _r(stats.utilization) if stats else None,
             "mean_wait_ms": _r(stats.mean_wait_s * 1000) if stats and stats.served else None,
+            "p50_wait_ms": _r(stats.p50_wait_s * 1000) if stats and stats.served else None,
             "p99_wait_ms": _r(stats.p99_wait_s * 1000) if stats and stats.served else None,
             "max_queue": stats.max_queue if stats else 0,
+            "rejected": stats.rejected if stats else 0,
+            "site_down": stats.site_down if stats else 0,
+            "served_by_service": dict(stats.served_by_tag) if stats else {},
         }
     summary["cloud"] = cloud
     return summary
@@ -181,8 +210,10 @@ def flow_rows(summary: dict[str, Any], world: World) -> list[dict[str, Any]]:
             "delivered": block["delivered"],
             "lost": block["lost"],
         }
-        row.update({f"lost_{cause}": n for cause, n in block["lost_by"].items()})
+        row.update({f"failed_{cause}": n for cause, n in block["failures"].items()})
         row.update({f"latency_{k}_ms": v for k, v in block["latency_ms"].items()})
+        for share, stats in block["breakdown_ms"].items():
+            row.update({f"{share}_{k}_ms": v for k, v in stats.items()})
         row["deadline_ms"] = block["deadline_ms"]
         row["deadline_miss_ratio"] = block["deadline_miss_ratio"]
         rows.append(row)

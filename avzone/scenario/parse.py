@@ -9,13 +9,12 @@ from typing import Any
 import yaml
 
 from avzone.errors import ScenarioError
+from avzone.scenario._cloud import parse_cloud
+from avzone.scenario._common import check_name, parse_placement, unknown
 from avzone.scenario._reader import Reader
 from avzone.scenario.schema import (
     CELL_RULES,
-    DISTRIBUTIONS,
     RSU_RULES,
-    SITE_RULES,
-    TIERS,
     VIA,
     Backhaul,
     Cells,
@@ -28,12 +27,9 @@ from avzone.scenario.schema import (
     NetworkSection,
     OdPair,
     Pc5,
-    Placement,
     RoadSection,
     Scenario,
     Sensors,
-    ServiceSpec,
-    SiteSpec,
     Zone,
 )
 
@@ -41,7 +37,6 @@ __all__ = ["load_scenario", "parse_scenario"]
 
 BUILTIN_MAPS = ("etown",)
 ENGINES = ("event",)
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 RSM_FLOW = "rsm"
 
 
@@ -89,7 +84,7 @@ def parse_scenario(
         raise ScenarioError("engine", "'batch' is not available yet; use 'event'")
     road = _road(top.section("road"))
     network = _network(top.section("network"))
-    cloud = _cloud(top.section("cloud"))
+    cloud = parse_cloud(top.section("cloud"), base_dir)
     car = top.section("car")
     fleet = _fleet(car.section("fleet"))
     zones, od = _demand(car.section("demand"))
@@ -97,7 +92,7 @@ def parse_scenario(
     flows = _flows(car, road, cloud)
     car.done()
     scenario_name = top.text("name", _safe_name(name))
-    _check_name("name", scenario_name)
+    check_name("name", scenario_name)
     scenario = Scenario(
         name=scenario_name,
         file=file,
@@ -138,32 +133,9 @@ def _map(r: Reader, base_dir: Path) -> MapSource:
     return source
 
 
-def _placement(
-    r: Reader, rules: tuple[str, ...], default: Placement, spaced: tuple[str, ...] = ()
-) -> Placement:
-    """A placement rule; ``spaced`` are the rules that need ``spacing_m``."""
-    if not r.has("rule"):
-        r.raw("rule", None)
-        r.done()
-        return default
-    rule = r.choice("rule", rules)
-    spacing_m = 0.0
-    positions: tuple[tuple[float, float], ...] = ()
-    if rule in spaced:
-        spacing_m = r.number("spacing_m", min_value=0, strict_min=True)
-    if rule == "list":
-        positions = r.points("positions_m")
-        if not positions:
-            raise ScenarioError(
-                r.at("positions_m"), "expected at least one [x_m, y_m] pair, got []"
-            )
-    r.done()
-    return Placement(rule, spacing_m, positions)
-
-
 def _road(road: Reader) -> RoadSection:
     rsu = road.section("rsu")
-    placement = _placement(
+    placement = parse_placement(
         rsu.section("place"), RSU_RULES, RoadSection.placement, spaced=("along_arterials",)
     )
     p = rsu.section("pc5")
@@ -214,7 +186,7 @@ def _fleet(r: Reader) -> Fleet:
 def _demand(r: Reader) -> tuple[tuple[Zone, ...], tuple[OdPair, ...]]:
     zones = []
     for name, z in r.mapping_items("zones"):
-        _check_name(z.path, name)
+        check_name(z.path, name)
         at = _pair(z, "at_m")
         zones.append(Zone(name, at, z.number("radius_m", min_value=0, strict_min=True)))
         z.done()
@@ -263,12 +235,12 @@ def _flows(car: Reader, road: RoadSection, cloud: CloudSection) -> tuple[Flow, .
     services = {s.name for s in cloud.services}
     flows = []
     for name, f in car.mapping_items("flows"):
-        _check_name(f.path, name)
+        check_name(f.path, name)
         if name == RSM_FLOW:
             raise ScenarioError(f.path, f"'{RSM_FLOW}' is reserved for road.rsu.sensors uploads")
         service = f.text("service") if f.has("service") else None
         if service is not None and service not in services:
-            raise ScenarioError(f.at("service"), _unknown("service", service, services))
+            raise ScenarioError(f.at("service"), unknown("service", service, services))
         via = f.choice("via", VIA)
         if service is not None and via != "uu":
             raise ScenarioError(
@@ -291,7 +263,7 @@ def _flows(car: Reader, road: RoadSection, cloud: CloudSection) -> tuple[Flow, .
     if sensors is not None and sensors.rate_hz > 0:
         if sensors.service is not None and sensors.service not in services:
             raise ScenarioError(
-                "road.rsu.sensors.service", _unknown("service", sensors.service, services)
+                "road.rsu.sensors.service", unknown("service", sensors.service, services)
             )
         flows.append(
             Flow(
@@ -307,30 +279,19 @@ def _flows(car: Reader, road: RoadSection, cloud: CloudSection) -> tuple[Flow, .
     return tuple(flows)
 
 
-def _unknown(kind: str, value: str, known: set[str]) -> str:
-    listed = ", ".join(sorted(known)) or "none defined"
-    return f"unknown {kind} {value!r} (defined: {listed})"
-
-
 def _safe_name(stem: str) -> str:
     """A default scenario name from a file name: unsafe characters become '-'."""
     cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", stem).strip("-")
     return cleaned if cleaned and cleaned[0].isalpha() else f"scenario-{cleaned}".rstrip("-")
 
 
-def _check_name(path: str, name: str) -> None:
-    if not _NAME.match(name):
-        raise ScenarioError(
-            path,
-            f"expected a name of letters, digits, '_' or '-' starting with a letter, got {name!r}",
-        )
-
-
 def _network(r: Reader) -> NetworkSection:
     c = r.section("cells")
     d = Cells()
     cells = Cells(
-        placement=_placement(c.section("place"), CELL_RULES, d.placement, spaced=("hex", "grid")),
+        placement=parse_placement(
+            c.section("place"), CELL_RULES, d.placement, spaced=("hex", "grid")
+        ),
         range_m=c.number("range_m", d.range_m, min_value=0, strict_min=True),
         uplink_latency_ms=c.number("uplink_latency_ms", d.uplink_latency_ms, min_value=0),
         uplink_rate_mbps=c.number(
@@ -354,67 +315,6 @@ def _network(r: Reader) -> NetworkSection:
     b.done()
     r.done()
     return NetworkSection(cells, backhaul)
-
-
-def _cloud(r: Reader) -> CloudSection:
-    sites = []
-    for name, s in r.mapping_items("sites"):
-        _check_name(s.path, name)
-        tier = s.choice("tier", TIERS)
-        count = s.integer("count", 1, min_value=1)
-        if tier == "edge":
-            placement = _placement(s.section("place"), SITE_RULES, Placement("center"))
-            distance_km = 0.0
-        else:
-            placement = Placement("center")
-            distance_km = s.number("distance_km", min_value=0)
-            if count != 1:
-                raise ScenarioError(s.at("count"), f"expected 1 for a {tier} site, got {count}")
-        if placement.rule == "center" and count != 1:
-            raise ScenarioError(
-                s.at("place.rule"),
-                f"expected kmeans_rsus, grid or list for count {count}, got 'center'",
-            )
-        if placement.rule == "list" and len(placement.positions_m) != count:
-            raise ScenarioError(
-                s.at("place.positions_m"),
-                f"expected {count} positions (count), got {len(placement.positions_m)}",
-            )
-        sites.append(
-            SiteSpec(
-                name=name,
-                tier=tier,
-                servers=s.integer("servers", min_value=1),
-                speed=s.number("speed", 1.0, min_value=0, strict_min=True),
-                count=count,
-                placement=placement,
-                distance_km=distance_km,
-            )
-        )
-        s.done()
-    site_names = {s.name for s in sites}
-    services = []
-    for name, v in r.mapping_items("services"):
-        _check_name(v.path, name)
-        on = v.sequence("sites")
-        if not on:
-            raise ScenarioError(v.at("sites"), "expected at least one site name, got []")
-        for i, site in enumerate(on):
-            if site not in site_names:
-                raise ScenarioError(
-                    f"{v.at('sites')}[{i}]", _unknown("site", str(site), site_names)
-                )
-        t = v.section("time")
-        dist = t.choice("dist", DISTRIBUTIONS)
-        mean_ms = t.number("mean_ms", min_value=0, strict_min=dist != "constant")
-        cv = 0.0
-        if dist in ("lognormal", "gamma"):
-            cv = t.number("cv", min_value=0, strict_min=True)
-        t.done()
-        services.append(ServiceSpec(name, tuple(str(x) for x in on), dist, mean_ms, cv))
-        v.done()
-    r.done()
-    return CloudSection(tuple(sites), tuple(services))
 
 
 def _hdmap(r: Reader) -> HdmapSection:

@@ -21,6 +21,7 @@ __all__ = [
     "Mobility",
     "NetworkSection",
     "OdPair",
+    "Outage",
     "Pc5",
     "Placement",
     "RoadSection",
@@ -35,7 +36,8 @@ RSU_RULES = ("signalized_intersections", "along_arterials", "list", "none")
 CELL_RULES = ("hex", "grid", "list")
 SITE_RULES = ("kmeans_rsus", "grid", "list", "center")
 TIERS = ("edge", "regional", "central")
-DISTRIBUTIONS = ("constant", "exponential", "lognormal", "gamma")
+DISTRIBUTIONS = ("constant", "exponential", "lognormal", "gamma", "empirical")
+DISPATCH = ("nearest", "least_loaded", "deadline_aware")
 VIA = ("pc5", "uu")
 
 
@@ -204,6 +206,14 @@ class SiteSpec:
     count: int = 1
     placement: Placement = Placement("center")
     distance_km: float = 0.0
+    queue_limit: int | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The site names after expanding ``count``: NAME, or NAME-1 … NAME-count."""
+        if self.count == 1:
+            return (self.name,)
+        return tuple(f"{self.name}-{i + 1}" for i in range(self.count))
 
 
 @dataclass(frozen=True)
@@ -215,14 +225,34 @@ class ServiceSpec:
     dist: str
     mean_ms: float
     cv: float = 0.0
+    samples_ms: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A site is down from ``start_s`` to ``end_s``."""
+
+    site: str
+    start_s: float
+    end_s: float
 
 
 @dataclass(frozen=True)
 class CloudSection:
-    """Real-time cloud: sites and services."""
+    """Real-time cloud: sites, services, how requests are dispatched, outages.
+
+    ``dispatch``: ``nearest`` (least fibre delay), ``least_loaded`` (fewest
+    jobs per server among the lowest tier's sites), ``deadline_aware`` (least
+    predicted response: network + expected wait + service, over all hosting
+    sites). With ``fallback`` a request whose chosen site is down or full goes
+    to the next site up the tiers.
+    """
 
     sites: tuple[SiteSpec, ...] = ()
     services: tuple[ServiceSpec, ...] = ()
+    dispatch: str = "nearest"
+    fallback: bool = True
+    outages: tuple[Outage, ...] = ()
 
 
 @dataclass(frozen=True)
