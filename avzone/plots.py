@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "plot_coverage_comparison",
     "plot_latency_comparison",
     "plot_map",
+    "plot_sizing_curve",
     "save_figure",
 ]
 
@@ -204,6 +205,26 @@ def plot_latency_comparison(
     ax.set_ylim(0, 1.25 * max(deadline_ms or 0.0, highest_ms, 1.0))
     ax.set_title(f"Latency of the {flow} flow")
     ax.legend(fontsize="small", loc="upper center", ncols=3, frameon=False)
+    return fig, ax
+
+
+def plot_sizing_curve(
+    rows: Sequence[Mapping[str, Any]], ax: Axes | None = None, *, title: str | None = None
+) -> tuple[Figure, Axes]:
+    """p99 latency against servers per site (rows of ``servers``, ``p99_ms``, ``deadline_ms``)."""
+    fig, ax = _axes(ax, (7.0, 4.0))
+    servers = [r["servers"] for r in rows]
+    p99 = [np.nan if r["p99_ms"] is None else r["p99_ms"] for r in rows]
+    ax.plot(servers, p99, marker="o", label="p99")
+    if rows:
+        ax.axhline(
+            rows[0]["deadline_ms"], color="black", linestyle="--", linewidth=1, label="deadline"
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("servers per site")
+    ax.set_ylabel("latency [ms]")
+    ax.set_title(title or "Sizing")
+    ax.legend(fontsize="small")
     return fig, ax
 
 

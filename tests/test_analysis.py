@@ -42,3 +42,43 @@ def test_compare_scenarios_writes_table_and_figure(tmp_path: Path) -> None:
     png = (tmp_path / "comparison.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     assert len(png) > 10_000
+
+
+def test_size_edge_servers_finds_the_smallest_count(tmp_path: Path) -> None:
+    """On a small busy zone: the answer meets the deadline at p99 and one server fewer does not."""
+    from tinyzone import grid_map, scenario_dict, write_scenario
+
+    data = scenario_dict(grid_map(tmp_path), duration_s=30, warmup_s=5)
+    data["car"]["fleet"] = {"arrivals": "fixed", "count": 10, "start_window_s": 1}
+    data["car"]["flows"] = {
+        "control": {
+            "rate_hz": 10,
+            "size_bytes": 1200,
+            "via": "uu",
+            "service": "planning",
+            "reply_bytes": 200,
+            "deadline_ms": 120,
+        }
+    }
+    data["cloud"] = {
+        "sites": {
+            "edge": {
+                "tier": "edge",
+                "servers": 1,
+                "place": {"rule": "list", "positions_m": [[500, 100]]},
+            }
+        },
+        "services": {
+            "planning": {"sites": ["edge"], "time": {"dist": "exponential", "mean_ms": 15}}
+        },
+    }
+    path = write_scenario(tmp_path, data)
+    script = _load("size_edge_servers")
+    out = tmp_path / "sizing"
+    assert script.main([str(path), "--out", str(out)]) == 0  # type: ignore[attr-defined]
+    with (out / "sizing.csv").open() as handle:
+        rows = {int(r["servers"]): float(r["p99_ms"]) for r in csv.DictReader(handle)}
+    answer = min(n for n, p99 in rows.items() if p99 <= 120)
+    assert answer >= 2  # 100 requests/s of 15 ms overload one server (ρ = 1.5)
+    assert rows[answer - 1] > 120
+    assert (out / "sizing.png").read_bytes().startswith(b"\x89PNG")

@@ -309,7 +309,7 @@ SAMPLES_COLUMN = "service_ms"
 
 
 def load_samples_ms(path: str | Path) -> tuple[float, ...]:
-    """Read measured service times, in milliseconds, from a text or CSV file.
+    r"""Read measured service times, in milliseconds, from a text or CSV file.
 
     Two layouts are accepted:
 

@@ -1,7 +1,7 @@
 """Closed forms of single-queue waiting times, used to validate :class:`avzone.cloud.Site`.
 
 Pure functions (REFERENCE.md §9; Kleinrock, *Queueing Systems* vol. 1, 1975,
-§3.2 M/M/1, §3.5 M/M/m, ch. 5 M/G/1). Rates are per second and the returned
+§3.2 M/M/1, §3.5 M/M/m, ch. 5 M/G/1; Cobham 1954 for priority classes). Rates are per second and the returned
 times are the mean wait in queue ``W_q`` in seconds, service excluded. Every
 function requires a stable queue (utilisation ρ < 1) and raises
 ``ValueError`` naming the values otherwise.
@@ -24,6 +24,7 @@ __all__ = [
     "erlang_c",
     "lindley_waits_s",
     "md1_wait_s",
+    "mg1_priority_waits_s",
     "mg1_wait_s",
     "mm1_wait_s",
     "mmc_wait_s",
@@ -122,6 +123,65 @@ def mg1_wait_s(lam: float, mean_s: float, second_moment_s2: float) -> float:
             f"second_moment_s2 must be >= mean_s² = {mean_s**2!r}, got {second_moment_s2!r}"
         )
     return lam * second_moment_s2 / (2.0 * (1.0 - rho))
+
+
+def mg1_priority_waits_s(
+    lams: list[float] | tuple[float, ...] | np.ndarray,
+    means_s: list[float] | tuple[float, ...] | np.ndarray,
+    second_moments_s2: list[float] | tuple[float, ...] | np.ndarray,
+) -> np.ndarray:
+    """Mean wait in queue of each class of a non-preemptive priority M/G/1 queue (Cobham), s.
+
+    Class 0 is served first, FIFO within a class, and a job in service is
+    never interrupted. With ``ρ_i = λ_i E[S_i]``, ``σ_k = Σ_{i<=k} ρ_i`` and
+    the mean residual work ``W0 = Σ_i λ_i E[S_i²] / 2``,
+
+        ``W_k = W0 / ((1 − σ_{k−1}) (1 − σ_k))``, ``σ_{−1} = 0``
+
+    (A. Cobham, "Priority assignment in waiting line problems", Operations
+    Research 2, 1954; Kleinrock vol. 2 §3.6). One class gives
+    Pollaczek–Khinchine.
+
+    Parameters
+    ----------
+    lams
+        Poisson arrival rate of each class, 1/s, highest priority first.
+    means_s
+        Mean service time of each class, s (> 0).
+    second_moments_s2
+        E[S²] of each class, s² (>= mean²).
+
+    Examples
+    --------
+    >>> mg1_priority_waits_s([0.25, 0.25], [1.0, 1.0], [2.0, 2.0]).tolist()  # M/M/1, ρ = 0.5
+    [0.6666666666666666, 1.3333333333333333]
+    """
+    lam = np.asarray(lams, dtype=np.float64)
+    mean_s = np.asarray(means_s, dtype=np.float64)
+    second_s2 = np.asarray(second_moments_s2, dtype=np.float64)
+    if not (lam.ndim == 1 and lam.size >= 1 and lam.shape == mean_s.shape == second_s2.shape):
+        raise ValueError(
+            "lams, means_s and second_moments_s2 must be 1-D of equal length >= 1, "
+            f"got lengths {lam.size}, {mean_s.size}, {second_s2.size}"
+        )
+    for k in range(lam.size):
+        if not (math.isfinite(lam[k]) and lam[k] >= 0):
+            raise ValueError(
+                f"class {k}: arrival rate must be a finite number >= 0, got {lam[k]!r}"
+            )
+        if not (math.isfinite(mean_s[k]) and mean_s[k] > 0):
+            raise ValueError(f"class {k}: mean_s must be a finite number > 0, got {mean_s[k]!r}")
+        if not (math.isfinite(second_s2[k]) and second_s2[k] >= mean_s[k] ** 2 * (1 - 1e-12)):
+            raise ValueError(
+                f"class {k}: second moment must be >= mean_s² = {mean_s[k] ** 2!r}, "
+                f"got {second_s2[k]!r}"
+            )
+    sigma = np.cumsum(lam * mean_s)
+    if sigma[-1] >= 1:
+        raise ValueError(f"unstable queue: utilisation {float(sigma[-1])!r} >= 1")
+    w0_s = float(np.sum(lam * second_s2)) / 2.0
+    sigma_before = np.concatenate(([0.0], sigma[:-1]))
+    return w0_s / ((1.0 - sigma_before) * (1.0 - sigma))
 
 
 def mmc_wait_s(lam: float, mu: float, c: int) -> float:

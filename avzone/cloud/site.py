@@ -175,8 +175,13 @@ class Site:
         return (self._busy + len(self._waiting)) / self.servers
 
     def admits(self) -> bool:
-        """Whether a job arriving now would be taken (up, and the queue below its limit)."""
-        return self.up and (self.queue_limit is None or len(self._waiting) < self.queue_limit)
+        """Whether a job arriving now would be taken: the site is up, and a server is
+        free or the queue is below its limit."""
+        return self.up and (
+            self.queue_limit is None
+            or self._busy < self.servers
+            or len(self._waiting) < self.queue_limit
+        )
 
     def submit(
         self,

@@ -49,7 +49,7 @@ class SiteInfo:
     servers: int
     speed: float
     xy: tuple[float, float] | None
-    queue_limit: int | None = None
+    queue_limit: int | None
 
 
 @dataclass(frozen=True)
@@ -169,16 +169,11 @@ def _cloud(
             xy = place_edge_sites(
                 spec.placement, spec.count, box, rsu_xy, rng, f"cloud.sites.{spec.name}.place"
             )
-            for i, p in enumerate(xy):
-                name = spec.name if spec.count == 1 else f"{spec.name}-{i + 1}"
+            for name, p in zip(spec.names, xy, strict=True):
+                at = (float(p[0]), float(p[1]))
                 sites.append(
                     SiteInfo(
-                        name,
-                        spec.name,
-                        spec.tier,
-                        spec.servers,
-                        spec.speed,
-                        (float(p[0]), float(p[1])),
+                        name, spec.name, spec.tier, spec.servers, spec.speed, at, spec.queue_limit
                     )
                 )
                 edge_sites.append((name, p))
