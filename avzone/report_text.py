@@ -65,7 +65,10 @@ def format_run(results: Results, out: Path | None = None) -> str:
     if results.checks:
         lines += ["", format_checks(results, None)]
     if out is not None:
-        lines += ["", f"results: {out}/summary.json, flows.csv, coverage.geojson"]
+        lines += [
+            "",
+            f"results: {out}/summary.json, flows.csv, site_timeseries.csv, coverage.geojson",
+        ]
     return "\n".join(lines)
 
 

@@ -11,7 +11,13 @@ from typing import Any
 from avzone.checks import CheckResult, evaluate_checks
 from avzone.engine import World, simulate
 from avzone.errors import ScenarioError
-from avzone.metrics import build_summary, coverage_geojson, flow_rows, write_run
+from avzone.metrics import (
+    build_summary,
+    coverage_geojson,
+    flow_rows,
+    site_timeseries_rows,
+    write_run,
+)
 from avzone.scenario import Scenario, load_scenario
 
 __all__ = ["Results", "build_world", "run"]
@@ -28,6 +34,7 @@ class Results:
     scenario: Scenario
     summary: dict[str, Any]
     flows: list[dict[str, Any]]
+    site_timeseries: list[dict[str, Any]]
     coverage: dict[str, Any]
     checks: list[CheckResult]
     wall_s: float
@@ -43,8 +50,10 @@ class Results:
         return all(c.passed for c in self.checks)
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write summary.json, flows.csv and coverage.geojson atomically into ``out_dir``."""
-        return write_run(Path(out_dir), self.summary, self.flows, self.coverage)
+        """Write summary.json, flows.csv, site_timeseries.csv and coverage.geojson atomically."""
+        return write_run(
+            Path(out_dir), self.summary, self.flows, self.coverage, self.site_timeseries
+        )
 
 
 def _scenario(scenario: Scenario | str | Path, seed: int | None) -> Scenario:
@@ -93,6 +102,7 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None) -> Results:
         scenario=world.scenario,
         summary=summary,
         flows=flow_rows(summary, world),
+        site_timeseries=site_timeseries_rows(world, record),
         coverage=coverage_geojson(world),
         checks=checks,
         wall_s=time.perf_counter() - started,

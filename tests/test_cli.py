@@ -368,10 +368,12 @@ def test_check_a_failure_exit_1(
         "failing",
         "failing/coverage.geojson",
         "failing/flows.csv",
+        "failing/site_timeseries.csv",
         "failing/summary.json",
         "grid",
         "grid/coverage.geojson",
         "grid/flows.csv",
+        "grid/site_timeseries.csv",
         "grid/summary.json",
     ]
     report = json.loads((out_dir / "checks.json").read_text())  # strict JSON: nan is written null
@@ -409,14 +411,19 @@ def run_summary(scenario: Path, out_dir: Path, seed: int) -> bytes:
     return (out_dir / "summary.json").read_bytes()
 
 
-def test_run_writes_three_files_and_no_temporary_ones(
+def test_run_writes_four_files_and_no_temporary_ones(
     grid_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "out" / "nested"
 
     assert main(["run", str(grid_scenario), "--out", str(out_dir), "--seed", "7"]) == 0
 
-    assert files_under(out_dir) == ["coverage.geojson", "flows.csv", "summary.json"]
+    assert files_under(out_dir) == [
+        "coverage.geojson",
+        "flows.csv",
+        "site_timeseries.csv",
+        "summary.json",
+    ]
     summary = json.loads((out_dir / "summary.json").read_text())
     assert (summary["scenario"], summary["seed"], summary["duration_s"]) == ("grid", 7, 60.0)
     assert summary["map"] == {
@@ -441,7 +448,15 @@ def test_run_writes_three_files_and_no_temporary_ones(
     assert (coverage["type"], len(coverage["features"])) == ("FeatureCollection", 24)
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("avzone: grid (seed 7), 60 s simulated in ")
-    assert out.splitlines()[-1] == f"results: {out_dir}/summary.json, flows.csv, coverage.geojson"
+    assert out.splitlines()[-1] == (
+        f"results: {out_dir}/summary.json, flows.csv, site_timeseries.csv, coverage.geojson"
+    )
+    with (out_dir / "site_timeseries.csv").open(newline="") as handle:
+        series = list(csv.DictReader(handle))
+    # one site, 60 s in 10 s bins
+    assert [(r["site"], r["t_s"]) for r in series] == [
+        ("edge", f"{t:.1f}") for t in range(0, 60, 10)
+    ]
     assert err == ""
 
 

@@ -58,6 +58,8 @@ def test_three_jobs_at_once_on_one_server() -> None:
         p99_wait_s=1.98,
         max_queue=2,
         p50_wait_s=1.0,
+        queue_p50=1,  # 2 waiting for 1 s, 1 for 1 s, none for 1 s
+        queue_p99=2,
         served_by_tag={"": 3},
     )
     np.testing.assert_array_equal(site.waits_s(3.0), [0.0, 1.0, 2.0])
@@ -76,6 +78,8 @@ def test_stats_mid_service_count_partial_busy_time() -> None:
         p99_wait_s=0.0,
         max_queue=2,
         p50_wait_s=0.0,
+        queue_p50=2,  # 2 waiting for 1 s, then 1 for 0.5 s
+        queue_p99=2,
         served_by_tag={"": 1},
     )
 
@@ -112,6 +116,8 @@ def test_warm_up_excludes_early_arrivals_but_not_busy_time() -> None:
         p99_wait_s=1.5,
         max_queue=2,
         p50_wait_s=1.5,
+        queue_p50=1,  # over [1, 4]: 1 for 1.5 s, 2 for 0.5 s, none for 1 s
+        queue_p99=2,
         served_by_tag={"": 1},
     )
     # Over [1, 1.75] the queue holds c, then c and d.

@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 import simpy
 
+from avzone.cloud.timeseries import queue_length_steps, site_timeseries, time_weighted_quantiles
+
 __all__ = ["Site", "SiteStats"]
 
 _Done = Callable[[float], None] | None
@@ -68,6 +70,8 @@ class SiteStats:
         window, jobs arrived before the window included.
     p50_wait_s
         Median wait in queue of the ``served`` jobs, s; NaN when none.
+    queue_p50, queue_p99
+        Quantiles of the number of jobs waiting, weighted by time over the window.
     rejected, site_down
         Jobs arriving in the window turned away because the queue was at its
         limit, and jobs lost because the site was down (on arrival, or
@@ -82,6 +86,8 @@ class SiteStats:
     p99_wait_s: float
     max_queue: int
     p50_wait_s: float = math.nan
+    queue_p50: int = 0
+    queue_p99: int = 0
     rejected: int = 0
     site_down: int = 0
     served_by_tag: Mapping[str, int] = field(default_factory=dict)
@@ -325,6 +331,9 @@ class Site:
         done = self._served_mask(arrival, end, until_s)
         waits_s = start[done] - arrival[done]
         served = int(waits_s.size)
+        queue_q = time_weighted_quantiles(
+            *queue_length_steps(arrival, start), from_s, until_s, [0.5, 0.99]
+        )
         tags = np.frombuffer(self._tag, dtype=np.uint16)[: arrival.size][done]
         counts = np.bincount(tags, minlength=len(self._tags))
         refused = {
@@ -338,9 +347,21 @@ class Site:
             p99_wait_s=float(np.quantile(waits_s, 0.99)) if served else math.nan,
             max_queue=_max_waiting(arrival, start, from_s, until_s),
             p50_wait_s=float(np.quantile(waits_s, 0.5)) if served else math.nan,
+            queue_p50=int(queue_q[0]),
+            queue_p99=int(queue_q[1]),
             rejected=refused["rejected"],
             site_down=refused["site_down"],
             served_by_tag={tag: int(counts[i]) for tag, i in self._tags.items()},
+        )
+
+    def timeseries(self, until_s: float, bin_s: float) -> dict[str, np.ndarray]:
+        """Utilisation and queue length in bins of ``bin_s`` over ``[measure_from_s, until_s]``.
+
+        See :func:`avzone.cloud.timeseries.site_timeseries`.
+        """
+        arrival, start, end = self._records(until_s)
+        return site_timeseries(
+            arrival, start, end, self.servers, self.measure_from_s, until_s, bin_s
         )
 
     def _records(self, until_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -69,11 +69,11 @@ def _edges(edges_s: np.ndarray) -> np.ndarray:
     if edges.ndim != 1 or edges.size < 2:
         raise ValueError(f"edges_s must be a 1-D array of >= 2 times, s, got shape {edges.shape}")
     if not np.isfinite(edges).all():
-        raise ValueError(f"edges_s must be finite, got {edges[~np.isfinite(edges)][0]!r}")
+        raise ValueError(f"edges_s must be finite, got {float(edges[~np.isfinite(edges)][0])!r}")
     if not (np.diff(edges) > 0).all():
         i = int(np.argmin(np.diff(edges) > 0))
         raise ValueError(
-            f"edges_s must be strictly increasing, got {edges[i]!r} then {edges[i + 1]!r}"
+            f"edges_s must be strictly increasing, got {float(edges[i])!r} then {float(edges[i + 1])!r}"
         )
     return edges
 
@@ -110,7 +110,9 @@ def busy_in_bins(start_s: np.ndarray, end_s: np.ndarray, edges_s: np.ndarray) ->
     edges = _edges(edges_s)
     if (end < start).any():
         i = int(np.argmax(end < start))
-        raise ValueError(f"job {i} ends before it starts: start_s={start[i]!r}, end_s={end[i]!r}")
+        raise ValueError(
+            f"job {i} ends before it starts: start_s={float(start[i])!r}, end_s={float(end[i])!r}"
+        )
     lo, hi = edges[0], edges[-1]
     start, end = np.clip(start, lo, hi), np.clip(end, lo, hi)
     busy = end > start
@@ -158,7 +160,7 @@ def queue_length_steps(arrival_s: np.ndarray, start_s: np.ndarray) -> tuple[np.n
     if (start < arrival).any():
         i = int(np.argmax(start < arrival))
         raise ValueError(
-            f"job {i} starts before it arrives: arrival_s={arrival[i]!r}, start_s={start[i]!r}"
+            f"job {i} starts before it arrives: arrival_s={float(arrival[i])!r}, start_s={float(start[i])!r}"
         )
     times = np.concatenate((arrival, start))
     change = np.concatenate((np.ones(arrival.size, np.int64), -np.ones(start.size, np.int64)))
@@ -166,7 +168,8 @@ def queue_length_steps(arrival_s: np.ndarray, start_s: np.ndarray) -> tuple[np.n
     times, change = times[happened], change[happened]
     order = np.argsort(times, kind="stable")
     times, length = times[order], np.cumsum(change[order])
-    last_at_instant = np.append(times[1:] != times[:-1], True)
+    last_at_instant = np.ones(times.size, dtype=bool)
+    last_at_instant[:-1] = times[1:] != times[:-1]
     times, length = times[last_at_instant], length[last_at_instant]
     changed = np.diff(length, prepend=0) != 0
     return times[changed], length[changed]

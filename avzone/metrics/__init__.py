@@ -9,6 +9,7 @@ from avzone.metrics.summary import (
     coverage_masks,
     flow_rows,
     latency_stats_ms,
+    site_timeseries_rows,
 )
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "dumps_summary",
     "flow_rows",
     "latency_stats_ms",
+    "site_timeseries_rows",
     "write_run",
 ]

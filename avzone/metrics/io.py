@@ -1,4 +1,4 @@
-"""Writing a run folder atomically: summary.json, flows.csv, coverage.geojson.
+"""Writing a run folder atomically: summary.json, flows.csv, site_timeseries.csv, coverage.geojson.
 
 All content is rendered in memory first; each file is written to a temporary
 file in the target folder and moved into place with ``os.replace``, so a
@@ -110,11 +110,13 @@ def write_run(
     summary: dict[str, Any],
     flow_rows: list[dict[str, Any]],
     coverage: dict[str, Any],
+    site_rows: list[dict[str, Any]],
 ) -> list[Path]:
     """Write the run folder; returns the files written."""
     texts = {
         "summary.json": dumps_summary(summary),
         "flows.csv": _csv(flow_rows),
+        "site_timeseries.csv": _csv(site_rows),
         "coverage.geojson": json.dumps(coverage, separators=(",", ":")) + "\n",
     }
     paths = []

@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from avzone.engine.event import RunRecord
     from avzone.engine.world import World
 
-__all__ = ["COVERAGE_SYSTEMS", "SCHEMA_VERSION", "build_summary", "coverage_masks", "flow_rows"]
+__all__ = [
+    "COVERAGE_SYSTEMS",
+    "SCHEMA_VERSION",
+    "TIMESERIES_BIN_S",
+    "build_summary",
+    "coverage_masks",
+    "flow_rows",
+    "site_timeseries_rows",
+]
 
 SCHEMA_VERSION = 1
 COVERAGE_SYSTEMS = ("pc5", "uu", "perception", "any_radio", "dual_radio")
@@ -185,6 +193,8 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
             "mean_wait_ms": _r(stats.mean_wait_s * 1000) if stats and stats.served else None,
             "p50_wait_ms": _r(stats.p50_wait_s * 1000) if stats and stats.served else None,
             "p99_wait_ms": _r(stats.p99_wait_s * 1000) if stats and stats.served else None,
+            "queue_p50": stats.queue_p50 if stats else 0,
+            "queue_p99": stats.queue_p99 if stats else 0,
             "max_queue": stats.max_queue if stats else 0,
             "rejected": stats.rejected if stats else 0,
             "site_down": stats.site_down if stats else 0,
@@ -192,6 +202,35 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
         }
     summary["cloud"] = cloud
     return summary
+
+
+TIMESERIES_BIN_S = 10.0
+"""Bin length of site_timeseries.csv."""
+
+
+def site_timeseries_rows(world: World, record: RunRecord) -> list[dict[str, Any]]:
+    """site_timeseries.csv: per site and 10 s bin, utilisation and queue length (mean, max)."""
+    rows = []
+    for info, site in zip(world.sites, record.sites, strict=True):
+        series = site.timeseries(world.scenario.duration_s, TIMESERIES_BIN_S)
+        for t_s, util, q_mean, q_max in zip(
+            series["t_s"],
+            series["utilization"],
+            series["queue_mean"],
+            series["queue_max"],
+            strict=True,
+        ):
+            rows.append(
+                {
+                    "site": info.name,
+                    "tier": info.tier,
+                    "t_s": _r(t_s),
+                    "utilization": _r(util),
+                    "queue_mean": _r(q_mean),
+                    "queue_max": int(q_max),
+                }
+            )
+    return rows
 
 
 def flow_rows(summary: dict[str, Any], world: World) -> list[dict[str, Any]]:
