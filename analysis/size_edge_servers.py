@@ -1,9 +1,11 @@
 """Size the edge: the fewest servers per edge site that meet a flow's p99 deadline.
 
-Runs the scenario with 1, 2, 4, … servers per site of an edge group until the
-flow's p99 latency is within its deadline, then bisects down to the smallest
-count that still is (assuming more servers never hurt). Writes every run's
-figures and a curve of p99 against servers::
+Runs the scenario once with a generous number of servers per site of an edge
+group (``--probe``, 64 by default) to measure the work each site gets: no count
+below the busiest site's busy servers can keep its queue stable. From that
+bound it doubles until the flow's p99 latency is within its deadline, then
+bisects down to the smallest count that still is (assuming more servers never
+hurt). Writes every run's figures and a curve of p99 against servers::
 
     python analysis/size_edge_servers.py                         # etown-baseline, group "edge", flow "control"
     python analysis/size_edge_servers.py scenarios/etown-hybrid.yaml --duration-s 120 --out runs/sizing
@@ -17,6 +19,7 @@ import argparse
 import csv
 import dataclasses
 import io
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,8 +45,12 @@ def with_servers(scenario: Scenario, group: str, servers: int) -> Scenario:
     return dataclasses.replace(scenario, cloud=dataclasses.replace(scenario.cloud, sites=sites))
 
 
+def _site_names(scenario: Scenario, group: str) -> tuple[str, ...]:
+    return next(s.names for s in scenario.cloud.sites if s.name == group)
+
+
 def size(
-    scenario: Scenario, group: str, flow: str, max_servers: int = 256
+    scenario: Scenario, group: str, flow: str, max_servers: int = 64
 ) -> tuple[int | None, list[dict[str, Any]]]:
     """The smallest server count meeting the flow's deadline at p99, and every run's row."""
     deadline_ms = scenario.flow(flow).deadline_ms
@@ -61,17 +68,20 @@ def size(
                 "p99_ms": block["latency_ms"]["p99"],
                 "deadline_ms": deadline_ms,
                 "deadline_miss_ratio": block["deadline_miss_ratio"],
-                "edge_utilization_max": max(utilization) if utilization else None,
+                "edge_utilization_max": max(utilization),
+                "edge_busy_servers_max": max(utilization) * servers,
             }
         p99 = rows[servers]["p99_ms"]
         return p99 is not None and p99 <= deadline_ms
 
-    high = 1
+    probe = max_servers
+    if not meets(probe):
+        return None, sorted(rows.values(), key=lambda r: r["servers"])
+    busy_servers = rows[probe]["edge_busy_servers_max"]
+    low = max(0, math.ceil(busy_servers) - 1)  # fewer than the busy servers cannot keep up
+    high = max(1, low + 1)
     while not meets(high):
-        if high >= max_servers:
-            return None, sorted(rows.values(), key=lambda r: r["servers"])
-        high = min(2 * high, max_servers)
-    low = high // 2  # fails (or 0)
+        low, high = high, min(2 * high, probe)
     while high - low > 1:
         middle = (low + high) // 2
         if meets(middle):
@@ -93,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         "--flow", default="control", help="the flow whose p99 must meet its deadline_ms"
     )
     parser.add_argument("--duration-s", type=float, help="shorten the runs to this many seconds")
-    parser.add_argument("--max-servers", type=int, default=256)
+    parser.add_argument(
+        "--probe", type=int, default=64, help="servers per site of the first, generous run"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/sizing"))
     args = parser.parse_args(argv)
     scenario = avzone.load_scenario(args.scenario)
@@ -102,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario = dataclasses.replace(
             scenario, duration_s=args.duration_s, warmup_s=share * args.duration_s
         )
-    answer, rows = size(scenario, args.group, args.flow, args.max_servers)
+    answer, rows = size(scenario, args.group, args.flow, args.probe)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -114,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     save_figure(fig, args.out / "sizing.png")
     print(buffer.getvalue(), end="")
     if answer is None:
-        print(f"no server count up to {args.max_servers} meets the {args.flow} deadline at p99")
+        print(
+            f"even {args.probe} servers per site miss the {args.flow} deadline at p99 (raise --probe?)"
+        )
         return 1
     print(f"smallest: {answer} servers per {args.group} site ({args.flow} p99 within its deadline)")
     return 0

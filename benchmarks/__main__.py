@@ -26,6 +26,7 @@ CASES = {
     "etown-baseline": ROOT / "scenarios" / "etown-baseline.yaml",
     "etown-sparse-rsu": ROOT / "scenarios" / "etown-sparse-rsu.yaml",
     "etown-central-only": ROOT / "scenarios" / "etown-central-only.yaml",
+    "etown-hybrid": ROOT / "scenarios" / "etown-hybrid.yaml",
 }
 
 _CHILD = """

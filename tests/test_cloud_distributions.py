@@ -204,7 +204,7 @@ def _write(tmp_path: Path, text: str, name: str = "times.csv") -> Path:
         "service time (ms)\n2.5\n4\n0",
         "# measured on edge-1\n\nms\n2.5   # first\n\n4\n# restart\n0\n\n",
         'id,host,service_ms\n1,a,2.5\n2,b,4\n3,"c, d",0\n',
-        "service_ms;x\n".replace(";", ",") + "2.5,9\n4,9\n0,9\n",
+        "service_ms,x\n2.5,9\n4,9\n0,9\n",
         "\ufeffservice_ms\r\n2.5\r\n4\r\n0\r\n",
         "  2.5 \n 4e0\n0.0\n",
     ],

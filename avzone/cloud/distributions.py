@@ -215,11 +215,26 @@ class Empirical:
         samples_s = tuple(self.samples_s)
         if not samples_s:
             raise ValueError("samples_s must hold at least one service time, got none")
-        for i, x in enumerate(samples_s):
-            number = isinstance(x, int | float | np.integer | np.floating)
-            if isinstance(x, bool) or not (number and math.isfinite(x) and x >= 0):
-                raise ValueError(f"samples_s[{i}] must be a finite number >= 0, got {x!r}")
-        values_s = np.array(samples_s, dtype=np.float64)
+        try:
+            raw = np.asarray(samples_s)
+        except ValueError:  # ragged, e.g. a list among the numbers
+            raw = np.asarray(samples_s, dtype=object)
+        if raw.ndim != 1 or raw.dtype.kind not in "iuf":  # strings, booleans, nested sequences
+            kinds = int | float | np.integer | np.floating
+            i = next(
+                (
+                    i
+                    for i, x in enumerate(samples_s)
+                    if isinstance(x, bool) or not isinstance(x, kinds)
+                ),
+                0,
+            )
+            raise ValueError(f"samples_s[{i}] must be a finite number >= 0, got {samples_s[i]!r}")
+        values_s = raw.astype(np.float64)
+        bad = ~(np.isfinite(values_s) & (values_s >= 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"samples_s[{i}] must be a finite number >= 0, got {samples_s[i]!r}")
         values_s.flags.writeable = False
         object.__setattr__(self, "samples_s", tuple(values_s.tolist()))
         object.__setattr__(self, "_values_s", values_s)

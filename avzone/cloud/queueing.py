@@ -1,10 +1,10 @@
 """Closed forms of single-queue waiting times, used to validate :class:`avzone.cloud.Site`.
 
 Pure functions (REFERENCE.md §9; Kleinrock, *Queueing Systems* vol. 1, 1975,
-§3.2 M/M/1, §3.5 M/M/m, ch. 5 M/G/1; Cobham 1954 for priority classes). Rates are per second and the returned
-times are the mean wait in queue ``W_q`` in seconds, service excluded. Every
-function requires a stable queue (utilisation ρ < 1) and raises
-``ValueError`` naming the values otherwise.
+§3.2 M/M/1, §3.5 M/M/m, ch. 5 M/G/1; Cobham 1954 for priority classes).
+Rates are per second and the returned times are the mean wait in queue
+``W_q`` in seconds, service excluded. Every function requires a stable queue
+(utilisation ρ < 1) and raises ``ValueError`` naming the values otherwise.
 
 Example
 -------
@@ -139,7 +139,7 @@ def mg1_priority_waits_s(
         ``W_k = W0 / ((1 − σ_{k−1}) (1 − σ_k))``, ``σ_{−1} = 0``
 
     (A. Cobham, "Priority assignment in waiting line problems", Operations
-    Research 2, 1954; Kleinrock vol. 2 §3.6). One class gives
+    Research 2, 1954; Kleinrock vol. 2 ch. 3). One class gives
     Pollaczek–Khinchine.
 
     Parameters
@@ -164,17 +164,16 @@ def mg1_priority_waits_s(
             "lams, means_s and second_moments_s2 must be 1-D of equal length >= 1, "
             f"got lengths {lam.size}, {mean_s.size}, {second_s2.size}"
         )
-    for k in range(lam.size):
-        if not (math.isfinite(lam[k]) and lam[k] >= 0):
+    for k, (lam_k, mean_k, second_k) in enumerate(
+        zip(lam.tolist(), mean_s.tolist(), second_s2.tolist(), strict=True)
+    ):
+        if not (math.isfinite(lam_k) and lam_k >= 0):
+            raise ValueError(f"class {k}: arrival rate must be a finite number >= 0, got {lam_k!r}")
+        if not (math.isfinite(mean_k) and mean_k > 0):
+            raise ValueError(f"class {k}: mean_s must be a finite number > 0, got {mean_k!r}")
+        if not (math.isfinite(second_k) and second_k >= mean_k**2 * (1 - 1e-12)):
             raise ValueError(
-                f"class {k}: arrival rate must be a finite number >= 0, got {lam[k]!r}"
-            )
-        if not (math.isfinite(mean_s[k]) and mean_s[k] > 0):
-            raise ValueError(f"class {k}: mean_s must be a finite number > 0, got {mean_s[k]!r}")
-        if not (math.isfinite(second_s2[k]) and second_s2[k] >= mean_s[k] ** 2 * (1 - 1e-12)):
-            raise ValueError(
-                f"class {k}: second moment must be >= mean_s² = {mean_s[k] ** 2!r}, "
-                f"got {second_s2[k]!r}"
+                f"class {k}: second moment must be >= mean_s² = {mean_k**2!r}, got {second_k!r}"
             )
     sigma = np.cumsum(lam * mean_s)
     if sigma[-1] >= 1:
