@@ -18,9 +18,9 @@ from avzone.cloud.distributions import (
     Gamma,
     Lognormal,
     ServiceTime,
-    load_samples_ms,
     make_distribution,
 )
+from avzone.cloud.samples import load_samples_ms
 
 MEAN_S = 0.02
 N = 1_000_000

@@ -1,12 +1,9 @@
-"""Closed forms of avzone.cloud.queueing, and Site simulated against them.
+"""Closed forms of avzone.cloud.queueing, and Site against exact recursions.
 
 Mean waits in queue ``W_q`` from Kleinrock, *Queueing Systems* vol. 1 (1975)
-and REFERENCE.md §9. Every simulation pre-draws its arrivals and service
-times from a fixed seed, discards a 2 % warm-up (``measure_from_s``), and
-uses enough jobs that the 5 % tolerance is ≥ 3.5 standard errors of the
-estimate (standard errors measured over independent replications with the
-Lindley recursion, which Site reproduces exactly; see
-``test_single_server_site_matches_lindley_exactly``).
+and REFERENCE.md §9; Site job by job against the Lindley (one server) and
+Kiefer–Wolfowitz (c servers) recursions. The statistical comparisons of
+simulated mean waits with the closed forms are in tests/test_cloud_validation.py.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import numpy as np
 import pytest
 import simpy
 
-from avzone.cloud.distributions import Constant, Exponential, Lognormal
 from avzone.cloud.queueing import (
     erlang_c,
     lindley_waits_s,
@@ -72,15 +68,6 @@ def _simulate(
     env.process(_arrivals(env, site, interarrival_s, work_s, via_process))
     env.run()
     return site
-
-
-def _mean_wait_s(lam: float, work_s: np.ndarray, servers: int, rng: np.random.Generator) -> float:
-    """Mean wait, s, of Poisson(``lam``) arrivals of ``work_s`` into ``servers`` servers."""
-    interarrival_s = rng.exponential(1.0 / lam, work_s.size)
-    site = _simulate(interarrival_s, work_s, servers)
-    stats = site.stats(site.env.now)
-    assert stats.served == work_s.size - int(WARMUP * work_s.size)
-    return stats.mean_wait_s
 
 
 # -- closed forms ------------------------------------------------------------
@@ -216,69 +203,5 @@ def test_multi_server_site_matches_kiefer_wolfowitz_exactly() -> None:
     assert (expected_s > 0).mean() > 0.5  # a busy queue, where the order matters
 
 
-@pytest.mark.parametrize(("rho", "n"), [(0.5, 300_000), (0.7, 500_000)])
-def test_mm1_mean_wait(rho: float, n: int) -> None:
-    """M/M/1: W_q = ρ / (μ − λ) (Kleinrock vol. 1 §3.2; REFERENCE.md §9), within 5 %.
-
-    Standard error of the estimate: 1.0 % at ρ = 0.5 and 300 000 jobs, 1.1 % at
-    ρ = 0.7 and 500 000 jobs.
-    """
-    rng = np.random.default_rng(1)
-    lam = rho * MU
-    work_s = Exponential(MEAN_SERVICE_S).sample(rng, n)
-    assert _mean_wait_s(lam, work_s, 1, rng) == pytest.approx(mm1_wait_s(lam, MU), rel=0.05)
-
-
-@pytest.mark.slow
-def test_mm1_mean_wait_heavy_load() -> None:
-    """M/M/1 at ρ = 0.9: W_q = ρ / (μ − λ) (Kleinrock vol. 1 §3.2; REFERENCE.md §9), within 5 %.
-
-    The relaxation time grows as (1 − ρ)⁻², so this needs 4·10⁶ jobs for a
-    standard error of 1.2 % (about a minute).
-    """
-    rng = np.random.default_rng(9)
-    lam = 0.9 * MU
-    work_s = Exponential(MEAN_SERVICE_S).sample(rng, 4_000_000)
-    assert _mean_wait_s(lam, work_s, 1, rng) == pytest.approx(mm1_wait_s(lam, MU), rel=0.05)
-
-
-def test_md1_mean_wait() -> None:
-    """M/D/1 at ρ = 0.7: W_q = ρ / (2μ(1 − ρ)) (P–K, Kleinrock vol. 1 ch. 5, with E[S²] = 1/μ²;
-    REFERENCE.md §9), within 5 %. Standard error 1.1 % with 300 000 jobs.
-    """
-    rng = np.random.default_rng(2)
-    lam = 0.7 * MU
-    work_s = Constant(MEAN_SERVICE_S).sample(rng, 300_000)
-    assert _mean_wait_s(lam, work_s, 1, rng) == pytest.approx(md1_wait_s(lam, MU), rel=0.05)
-
-
-def test_mg1_lognormal_mean_wait() -> None:
-    """M/G/1, Lognormal service (cv 0.5) at ρ = 0.7: Pollaczek–Khinchine
-    W_q = λ E[S²] / (2(1 − ρ)) (Kleinrock vol. 1 ch. 5; REFERENCE.md §9), within 5 %.
-
-    E[S²] = mean² (1 + cv²) from the distribution; the answer lies between
-    M/D/1 (−20 %) and M/M/1 (+60 %). Standard error 1.2 % with 300 000 jobs.
-    """
-    rng = np.random.default_rng(3)
-    lam = 0.7 * MU
-    dist = Lognormal(MEAN_SERVICE_S, 0.5)
-    expected_s = mg1_wait_s(lam, dist.mean_s, dist.second_moment_s2)
-    work_s = dist.sample(rng, 300_000)
-    assert _mean_wait_s(lam, work_s, 1, rng) == pytest.approx(expected_s, rel=0.05)
-
-
-def test_mmc_mean_wait() -> None:
-    """M/M/4 at ρ = 0.8: W_q = C(c, a) / (cμ − λ) with Erlang C (Kleinrock vol. 1 §3.5;
-    REFERENCE.md §9), within 5 %; the fraction of jobs that wait is C(4, 3.2) within 2 %.
-
-    Standard errors with 800 000 jobs: 1.3 % for the mean wait, 0.3 % for the fraction.
-    """
-    rng = np.random.default_rng(4)
-    c, lam = 4, 0.8 * 4 * MU
-    n = 800_000
-    interarrival_s = rng.exponential(1.0 / lam, n)
-    work_s = Exponential(MEAN_SERVICE_S).sample(rng, n)
-    site = _simulate(interarrival_s, work_s, servers=c)
-    waits_s = site.waits_s(site.env.now)
-    assert waits_s.mean() == pytest.approx(mmc_wait_s(lam, MU, c), rel=0.05)
-    assert np.mean(waits_s > 0) == pytest.approx(erlang_c(c, lam / MU), rel=0.02)
+# The statistical comparisons with the closed forms (3 % at ρ 0.5 and 0.9) are in
+# tests/test_cloud_validation.py.

@@ -9,7 +9,6 @@ from avzone.cloud.distributions import (
     Gamma,
     Lognormal,
     ServiceTime,
-    load_samples_ms,
     make_distribution,
 )
 from avzone.cloud.queueing import (
@@ -21,6 +20,7 @@ from avzone.cloud.queueing import (
     mm1_wait_s,
     mmc_wait_s,
 )
+from avzone.cloud.samples import load_samples_ms
 from avzone.cloud.site import Site, SiteStats
 from avzone.cloud.timeseries import (
     busy_in_bins,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from avzone.cloud.distributions import load_samples_ms
+from avzone.cloud.samples import load_samples_ms
 from avzone.errors import ScenarioError
 from avzone.scenario._common import check_name, parse_placement, unknown
 from avzone.scenario._reader import Reader
