@@ -15,6 +15,7 @@ from avzone.metrics import (
     build_summary,
     coverage_geojson,
     flow_rows,
+    quantile_rows,
     site_timeseries_rows,
     write_run,
 )
@@ -35,6 +36,7 @@ class Results:
     summary: dict[str, Any]
     flows: list[dict[str, Any]]
     site_timeseries: list[dict[str, Any]]
+    quantiles: list[dict[str, Any]]
     coverage: dict[str, Any]
     checks: list[CheckResult]
     wall_s: float
@@ -50,9 +52,14 @@ class Results:
         return all(c.passed for c in self.checks)
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write summary.json, flows.csv, site_timeseries.csv and coverage.geojson atomically."""
+        """Write summary.json, flows.csv, site_timeseries.csv, quantiles.csv and coverage.geojson atomically."""
         return write_run(
-            Path(out_dir), self.summary, self.flows, self.coverage, self.site_timeseries
+            Path(out_dir),
+            self.summary,
+            self.flows,
+            self.coverage,
+            self.site_timeseries,
+            self.quantiles,
         )
 
 
@@ -103,6 +110,7 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None) -> Results:
         summary=summary,
         flows=flow_rows(summary, world),
         site_timeseries=site_timeseries_rows(world, record),
+        quantiles=quantile_rows(world, record),
         coverage=coverage_geojson(world),
         checks=checks,
         wall_s=time.perf_counter() - started,

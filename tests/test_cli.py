@@ -368,11 +368,13 @@ def test_check_a_failure_exit_1(
         "failing",
         "failing/coverage.geojson",
         "failing/flows.csv",
+        "failing/quantiles.csv",
         "failing/site_timeseries.csv",
         "failing/summary.json",
         "grid",
         "grid/coverage.geojson",
         "grid/flows.csv",
+        "grid/quantiles.csv",
         "grid/site_timeseries.csv",
         "grid/summary.json",
     ]
@@ -411,7 +413,7 @@ def run_summary(scenario: Path, out_dir: Path, seed: int) -> bytes:
     return (out_dir / "summary.json").read_bytes()
 
 
-def test_run_writes_four_files_and_no_temporary_ones(
+def test_run_writes_five_files_and_no_temporary_ones(
     grid_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "out" / "nested"
@@ -421,6 +423,7 @@ def test_run_writes_four_files_and_no_temporary_ones(
     assert files_under(out_dir) == [
         "coverage.geojson",
         "flows.csv",
+        "quantiles.csv",
         "site_timeseries.csv",
         "summary.json",
     ]
@@ -449,10 +452,18 @@ def test_run_writes_four_files_and_no_temporary_ones(
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("avzone: grid (seed 7), 60 s simulated in ")
     assert out.splitlines()[-1] == (
-        f"results: {out_dir}/summary.json, flows.csv, site_timeseries.csv, coverage.geojson"
+        f"results: {out_dir}/summary.json, flows.csv, site_timeseries.csv, quantiles.csv, coverage.geojson"
     )
     with (out_dir / "site_timeseries.csv").open(newline="") as handle:
         series = list(csv.DictReader(handle))
+    with (out_dir / "quantiles.csv").open(newline="") as handle:
+        quantiles = list(csv.DictReader(handle))
+    control = [
+        float(r["value"]) for r in quantiles if (r["kind"], r["name"]) == ("latency_ms", "control")
+    ]
+    assert len(control) == 104  # every percent and three tail points
+    assert control[0] <= control[50] <= control[100]
+    assert control[50] == pytest.approx(summary["flows"]["control"]["latency_ms"]["p50"], abs=1e-5)
     # one site, 60 s in 10 s bins
     assert [(r["site"], r["t_s"]) for r in series] == [
         ("edge", f"{t:.1f}") for t in range(0, 60, 10)

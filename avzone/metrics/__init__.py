@@ -9,6 +9,7 @@ from avzone.metrics.summary import (
     coverage_masks,
     flow_rows,
     latency_stats_ms,
+    quantile_rows,
     site_timeseries_rows,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "dumps_summary",
     "flow_rows",
     "latency_stats_ms",
+    "quantile_rows",
     "site_timeseries_rows",
     "write_run",
 ]

@@ -1,4 +1,5 @@
-"""Writing a run folder atomically: summary.json, flows.csv, site_timeseries.csv, coverage.geojson.
+"""Writing a run folder atomically: summary.json, flows.csv, site_timeseries.csv, quantiles.csv,
+coverage.geojson.
 
 All content is rendered in memory first; each file is written to a temporary
 file in the target folder and moved into place with ``os.replace``, so a
@@ -111,12 +112,14 @@ def write_run(
     flow_rows: list[dict[str, Any]],
     coverage: dict[str, Any],
     site_rows: list[dict[str, Any]],
+    quantile_rows: list[dict[str, Any]],
 ) -> list[Path]:
     """Write the run folder; returns the files written."""
     texts = {
         "summary.json": dumps_summary(summary),
         "flows.csv": _csv(flow_rows),
         "site_timeseries.csv": _csv(site_rows),
+        "quantiles.csv": _csv(quantile_rows),
         "coverage.geojson": json.dumps(coverage, separators=(",", ":")) + "\n",
     }
     paths = []

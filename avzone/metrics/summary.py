@@ -26,6 +26,7 @@ __all__ = [
     "build_summary",
     "coverage_masks",
     "flow_rows",
+    "quantile_rows",
     "site_timeseries_rows",
 ]
 
@@ -202,6 +203,33 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
         }
     summary["cloud"] = cloud
     return summary
+
+
+QUANTILES = (*[k / 100 for k in range(101)], 0.995, 0.999, 0.9999)
+"""The probabilities of quantiles.csv: every percent, and the far tail."""
+
+
+def quantile_rows(world: World, record: RunRecord) -> list[dict[str, Any]]:
+    """quantiles.csv: the distributions behind the summary, for CDF plots.
+
+    One row per (kind, name, q): ``latency_ms`` of each flow's delivered
+    messages and ``staleness_s`` of the HD map's stale episodes, at the
+    probabilities of :data:`QUANTILES` (linear interpolation); nothing for an
+    empty sample.
+    """
+    samples: list[tuple[str, str, np.ndarray]] = [
+        ("latency_ms", f.name, np.asarray(record.flows[f.name].latencies_s, dtype=float) * 1000)
+        for f in world.scenario.flows
+    ]
+    samples.append(("staleness_s", "hdmap", np.asarray(record.hdmap.staleness_s, dtype=float)))
+    rows = []
+    probabilities = np.array(QUANTILES)
+    for kind, name, values in samples:
+        if values.size == 0:
+            continue
+        for q, value in zip(probabilities, np.quantile(values, probabilities), strict=True):
+            rows.append({"kind": kind, "name": name, "q": round(float(q), 6), "value": _r(value)})
+    return rows
 
 
 TIMESERIES_BIN_S = 10.0
