@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from avzone.metrics import (
 )
 from avzone.scenario import Scenario, load_scenario
 
-__all__ = ["Results", "build_world", "run"]
+__all__ = ["Results", "build_world", "run", "scenario_record"]
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,21 @@ class Results:
             self.coverage,
             self.site_timeseries,
             self.quantiles,
+            scenario_record(self.scenario),
         )
 
 
-def _scenario(scenario: Scenario | str | Path, seed: int | None) -> Scenario:
-    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+def _scenario(
+    scenario: Scenario | str | Path, seed: int | None, overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise TypeError(
+                "overrides apply to a scenario file; pass its path, not a parsed Scenario"
+            )
+        loaded = scenario
+    else:
+        loaded = load_scenario(scenario, overrides)
     if seed is None:
         return loaded
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -72,16 +85,27 @@ def _scenario(scenario: Scenario | str | Path, seed: int | None) -> Scenario:
     return dataclasses.replace(loaded, seed=seed)
 
 
+def scenario_record(scenario: Scenario) -> dict[str, Any]:
+    """The validated scenario as plain data (written as scenario.json): what actually ran."""
+    record: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(scenario), default=str))
+    return record
+
+
 def _file(scenario: Scenario) -> str | None:
     return str(scenario.file) if scenario.file is not None else None
 
 
-def build_world(scenario: Scenario | str | Path, *, seed: int | None = None) -> World:
+def build_world(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> World:
     """Load and build everything static, and check the scenario's checks name real values.
 
     This is what ``avzone validate`` does: any bad input raises here.
     """
-    parsed = _scenario(scenario, seed)
+    parsed = _scenario(scenario, seed, overrides)
     try:
         world = World.build(parsed)
         evaluate_checks(world.scenario.checks, build_summary(world, None))
@@ -90,8 +114,16 @@ def build_world(scenario: Scenario | str | Path, *, seed: int | None = None) -> 
     return world
 
 
-def run(scenario: Scenario | str | Path, *, seed: int | None = None) -> Results:
+def run(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Results:
     """Run a scenario (a file or a parsed :class:`Scenario`); ``seed`` overrides its seed.
+
+    ``overrides`` replaces keys of a scenario file by dotted path before it is
+    validated: ``run(path, overrides={"car.fleet.count": 800})``.
 
     Examples
     --------
@@ -101,10 +133,18 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None) -> Results:
         results.summary["flows"]["control"]["latency_ms"]["p99"]
     """
     started = time.perf_counter()
-    world = build_world(scenario, seed=seed)
+    world = build_world(scenario, seed=seed, overrides=overrides)
     record = simulate(world)
     summary = build_summary(world, record)
     checks = evaluate_checks(world.scenario.checks, summary)
+    summary["checks"] = [
+        {
+            "check": c.check.text,
+            "value": None if math.isnan(c.value) else c.value,
+            "passed": c.passed,
+        }
+        for c in checks
+    ]
     return Results(
         scenario=world.scenario,
         summary=summary,

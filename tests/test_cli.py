@@ -369,12 +369,14 @@ def test_check_a_failure_exit_1(
         "failing/coverage.geojson",
         "failing/flows.csv",
         "failing/quantiles.csv",
+        "failing/scenario.json",
         "failing/site_timeseries.csv",
         "failing/summary.json",
         "grid",
         "grid/coverage.geojson",
         "grid/flows.csv",
         "grid/quantiles.csv",
+        "grid/scenario.json",
         "grid/site_timeseries.csv",
         "grid/summary.json",
     ]
@@ -413,7 +415,7 @@ def run_summary(scenario: Path, out_dir: Path, seed: int) -> bytes:
     return (out_dir / "summary.json").read_bytes()
 
 
-def test_run_writes_five_files_and_no_temporary_ones(
+def test_run_writes_six_files_and_no_temporary_ones(
     grid_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "out" / "nested"
@@ -424,6 +426,7 @@ def test_run_writes_five_files_and_no_temporary_ones(
         "coverage.geojson",
         "flows.csv",
         "quantiles.csv",
+        "scenario.json",
         "site_timeseries.csv",
         "summary.json",
     ]

@@ -113,9 +113,11 @@ def write_run(
     coverage: dict[str, Any],
     site_rows: list[dict[str, Any]],
     quantile_rows: list[dict[str, Any]],
+    scenario: dict[str, Any],
 ) -> list[Path]:
     """Write the run folder; returns the files written."""
     texts = {
+        "scenario.json": json.dumps(scenario, indent=2, ensure_ascii=False) + "\n",
         "summary.json": dumps_summary(summary),
         "flows.csv": _csv(flow_rows),
         "site_timeseries.csv": _csv(site_rows),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from avzone.errors import ScenarioError
 from avzone.scenario._cloud import parse_cloud
 from avzone.scenario._common import check_name, parse_placement, unknown
 from avzone.scenario._reader import Reader
+from avzone.scenario.overrides import apply_overrides
 from avzone.scenario.schema import (
     CELL_RULES,
     RSU_RULES,
@@ -40,8 +42,12 @@ ENGINES = ("event",)
 RSM_FLOW = "rsm"
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario YAML file.
+
+    ``overrides`` maps dotted key paths to values that replace the file's
+    (``{"car.fleet.count": 800}``) before validation; see
+    :mod:`avzone.scenario.overrides`.
 
     Raises
     ------
@@ -63,6 +69,7 @@ def load_scenario(path: str | Path) -> Scenario:
         problem = getattr(exc, "problem", None) or "invalid syntax"
         raise ScenarioError("", f"malformed YAML{where}: {problem}", str(file)) from None
     try:
+        data = apply_overrides(data, overrides or {})
         return parse_scenario(data, base_dir=file.parent, name=file.stem, file=file)
     except ScenarioError as exc:
         raise exc.in_file(str(file)) from None
