@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from avzone.runner import run
 
-    results = run(args.scenario, seed=args.seed)
+    results = run(args.scenario, seed=args.seed, progress=not args.quiet and sys.stderr.isatty())
     out = args.out or Path("runs") / results.scenario.name
     results.write(out)
     if not args.quiet:

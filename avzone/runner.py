@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from avzone.checks import CheckResult, evaluate_checks
 from avzone.engine import World, simulate
@@ -53,6 +56,35 @@ class Results:
     def passed(self) -> bool:
         """Whether every check of the scenario holds."""
         return all(c.passed for c in self.checks)
+
+    def sites(self) -> list[dict[str, Any]]:
+        """One row per compute site: the summary's cloud block, flat."""
+        rows = []
+        for name, block in self.summary["cloud"].items():
+            row: dict[str, Any] = {"site": name}
+            row.update({k: v for k, v in block.items() if k != "served_by_service"})
+            row.update({f"served_{k}": v for k, v in block["served_by_service"].items()})
+            rows.append(row)
+        return rows
+
+    def tables(self) -> dict[str, Any]:
+        """Tidy pandas DataFrames: ``flows``, ``sites``, ``site_timeseries``, ``quantiles``, ``coverage``.
+
+        ``coverage`` has one row per directed road edge (covered fraction per
+        system). Needs pandas (``pip install pandas``).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Results.tables() needs pandas: pip install pandas") from None
+        coverage = [f["properties"] for f in self.coverage["features"]]
+        return {
+            "flows": pd.DataFrame(self.flows),
+            "sites": pd.DataFrame(self.sites()),
+            "site_timeseries": pd.DataFrame(self.site_timeseries),
+            "quantiles": pd.DataFrame(self.quantiles),
+            "coverage": pd.DataFrame(coverage),
+        }
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write summary.json, flows.csv, site_timeseries.csv, quantiles.csv and coverage.geojson atomically."""
@@ -119,11 +151,13 @@ def run(
     *,
     seed: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
 ) -> Results:
     """Run a scenario (a file or a parsed :class:`Scenario`); ``seed`` overrides its seed.
 
     ``overrides`` replaces keys of a scenario file by dotted path before it is
-    validated: ``run(path, overrides={"car.fleet.count": 800})``.
+    validated: ``run(path, overrides={"car.fleet.count": 800})``. With
+    ``progress``, a bar of simulated time with an ETA goes to stderr.
 
     Examples
     --------
@@ -134,7 +168,17 @@ def run(
     """
     started = time.perf_counter()
     world = build_world(scenario, seed=seed, overrides=overrides)
-    record = simulate(world)
+    if progress:
+        with tqdm(
+            total=round(world.scenario.duration_s),
+            unit="sim s",
+            desc=world.scenario.name,
+            leave=False,
+            file=sys.stderr,
+        ) as bar:
+            record = simulate(world, lambda now_s: bar.update(round(now_s) - bar.n))
+    else:
+        record = simulate(world)
     summary = build_summary(world, record)
     checks = evaluate_checks(world.scenario.checks, summary)
     summary["checks"] = [

@@ -42,9 +42,22 @@ class RunRecord:
     vehicles: VehicleCounts
 
 
-def simulate(world: World) -> RunRecord:
-    """Run the scenario of ``world`` for its duration with the event evaluator."""
-    return _EventRun(world).run()
+def simulate(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
+    """Run the scenario of ``world`` for its duration with the event evaluator.
+
+    ``progress(simulated_s)`` is called every 1 % of the duration (for a
+    progress bar); it does not change the results.
+    """
+    return _EventRun(world).run(progress)
+
+
+def _report_progress(
+    env: simpy.Environment, duration_s: float, progress: Callable[[float], None]
+) -> Generator[Any, Any, None]:
+    step_s = duration_s / 100
+    while True:
+        yield env.timeout(step_s)
+        progress(env.now)
 
 
 def _call(action: Callable[[], None]) -> Callable[[simpy.Event], None]:
@@ -101,9 +114,11 @@ class _EventRun:
 
     # -- the run -----------------------------------------------------------------
 
-    def run(self) -> RunRecord:
+    def run(self, progress: Callable[[float], None] | None = None) -> RunRecord:
         scenario = self.world.scenario
         env = self.env
+        if progress is not None:
+            env.process(_report_progress(env, scenario.duration_s, progress))
         if scenario.fleet.arrivals == "poisson":
             env.process(self._poisson_arrivals())
         else:
