@@ -85,3 +85,14 @@ def test_size_edge_servers_finds_the_smallest_count(tmp_path: Path) -> None:
     assert 1.4 < busy_servers < 1.7  # 100 /s × 15 ms = 1.5, less what the warm-up leaves out
     assert answer - 1 < busy_servers
     assert (out / "sizing.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_coverage_vs_rsu_spacing_falls_with_spacing(tmp_path: Path) -> None:
+    script = _load("coverage_vs_rsu_spacing")
+    assert script.main(["--spacings", "300,1200", "--out", str(tmp_path)]) == 0  # type: ignore[attr-defined]
+    with (tmp_path / "coverage_vs_spacing.csv").open() as handle:
+        near, far = list(csv.DictReader(handle))
+    assert int(near["rsus"]) > 4 * int(far["rsus"])
+    assert float(near["pc5"]) > float(far["pc5"])
+    assert float(near["dual_radio"]) <= float(near["pc5"])
+    assert (tmp_path / "coverage_vs_spacing.png").read_bytes().startswith(b"\x89PNG")

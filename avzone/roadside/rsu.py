@@ -21,9 +21,10 @@ def place_rsus(
     signalized_intersections
         One RSU at every signalised node, in node order.
     along_arterials
-        On every arterial road (``ARTERIAL_CLASSES``), one RSU every
-        ``spacing_m`` metres of road, the first half a spacing from its
-        start; both directions of a two-way road share the RSUs.
+        Along the arterial roads (``ARTERIAL_CLASSES``), RSUs about
+        ``spacing_m`` apart: walking the arterials every 10 m, a point gets
+        an RSU when none is within ``spacing_m`` yet; both directions of a
+        two-way road share the RSUs.
     list
         ``positions_m`` offsets from the map's south-west corner.
     none
@@ -31,7 +32,7 @@ def place_rsus(
 
     Examples
     --------
-    A 1 km arterial with spacing 400 m gets RSUs at 200 m and 600 m.
+    A straight 1 km arterial with spacing 400 m gets RSUs at 0, 400 and 800 m.
     """
     if placement.rule == "signalized_intersections":
         xy = [(d["x"], d["y"]) for _, d in G.nodes(data=True) if d.get("signalized")]
@@ -45,8 +46,12 @@ def place_rsus(
 
 
 def _along_arterials(G: nx.MultiDiGraph, spacing_m: float) -> np.ndarray:
+    """Walk the arterials (each two-way road once, in edge order) every 10 m and keep
+    a point when no RSU kept so far is within ``spacing_m``: RSUs end up about
+    ``spacing_m`` apart along and across arterials, whatever the block length."""
     seen: set[frozenset[object]] = set()
-    points: list[tuple[float, float]] = []
+    kept: list[tuple[float, float]] = []
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
     for u, v, data in G.edges(data=True):
         if data["road_class"] not in ARTERIAL_CLASSES:
             continue
@@ -55,7 +60,19 @@ def _along_arterials(G: nx.MultiDiGraph, spacing_m: float) -> np.ndarray:
             continue
         seen.add(pair)
         line = data["geometry"]
-        for s in np.arange(spacing_m / 2, line.length, spacing_m):
+        for s in np.arange(0.0, line.length, _WALK_STEP_M):
             p = line.interpolate(float(s))
-            points.append((p.x, p.y))
-    return np.asarray(points, dtype=float).reshape(-1, 2)
+            cx, cy = int(p.x // spacing_m), int(p.y // spacing_m)
+            near = (
+                q
+                for dx in (-1, 0, 1)
+                for dy in (-1, 0, 1)
+                for q in cells.get((cx + dx, cy + dy), ())
+            )
+            if all((p.x - q[0]) ** 2 + (p.y - q[1]) ** 2 >= spacing_m**2 for q in near):
+                kept.append((p.x, p.y))
+                cells.setdefault((cx, cy), []).append((p.x, p.y))
+    return np.asarray(kept, dtype=float).reshape(-1, 2)
+
+
+_WALK_STEP_M = 10.0
