@@ -157,3 +157,32 @@ def test_five_systems_on_the_real_yizhuang_sumo_net(tmp_path: Path) -> None:
         <= served
         <= control["delivered"] + control["lost"] + control["in_flight"]
     )
+
+
+def test_initial_vehicles_start_under_way(tmp_path: Path) -> None:
+    """Trips across the 3 × 3 grid, corner to corner: 4 blocks of 500 m at 10 m/s, 200 s.
+    Fresh vehicles finish none in 60 s; vehicles joined at a point uniform in their
+    trip's time (from the start of that block) finish the ones that joined the last block."""
+    from tinyzone import grid_map
+
+    data = scenario_dict(grid_map(tmp_path), duration_s=60)
+    data["car"]["demand"] = {
+        "zones": {
+            "sw": {"at_m": [0, 0], "radius_m": 10},
+            "ne": {"at_m": [1000, 1000], "radius_m": 10},
+        },
+        "od": [{"from": "sw", "to": "ne"}],
+    }
+    data["car"]["fleet"] = {"arrivals": "poisson", "rate_per_h": 0.001, "initial_vehicles": 20}
+    summary = avzone.run(write_scenario(tmp_path, data)).summary
+    assert summary["vehicles"]["arrived"] == 20
+    assert 1 <= summary["vehicles"]["trips_completed"] <= 15  # about a quarter
+    fresh = dict(
+        data, car={**data["car"], "fleet": {"arrivals": "fixed", "count": 20, "start_window_s": 0}}
+    )
+    assert (
+        avzone.run(write_scenario(tmp_path, fresh, "fresh.yaml")).summary["vehicles"][
+            "trips_completed"
+        ]
+        == 0
+    )

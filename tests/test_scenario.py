@@ -429,7 +429,7 @@ def test_parse_scenario_reads_a_mapping_without_a_file(tmp_path: Path) -> None:
 
     # a poisson fleet has no count: the known keys are listed, no file is named
     assert str(caught.value) == (
-        "car.fleet.count: unknown key (known keys: arrivals, max_vehicles, rate_per_h)"
+        "car.fleet.count: unknown key (known keys: arrivals, initial_vehicles, max_vehicles, rate_per_h)"
     )
 
 

@@ -120,6 +120,9 @@ class _EventRun:
         if progress is not None:
             env.process(_report_progress(env, scenario.duration_s, progress))
         if scenario.fleet.arrivals == "poisson":
+            for _ in range(scenario.fleet.initial_vehicles):
+                origin, destination = self.world.demand.draw(self.rng_demand)
+                env.process(self._one_trip(origin, destination, under_way=True))
             env.process(self._poisson_arrivals())
         else:
             for _ in range(scenario.fleet.count):
@@ -154,10 +157,17 @@ class _EventRun:
         return vehicle
 
     def _trip(
-        self, vehicle: Vehicle, origin: object, destination: object
+        self, vehicle: Vehicle, origin: object, destination: object, under_way: bool = False
     ) -> Generator[Any, Any, None]:
+        """Drive from ``origin`` to ``destination``; ``under_way``: join the trip at a
+        point uniform in its free-flow travel time (the start of that edge)."""
         world = self.world
         route = [world.edge_index[e] for e in route_edges(world.graph, origin, destination)]
+        if under_way:
+            times_s = world.edge_length_m[route] / world.edge_speed_mps[route]
+            at_s = float(self.rng_demand.uniform(0.0, float(times_s.sum())))
+            first = int(np.searchsorted(np.cumsum(times_s), at_s, side="right"))
+            route = route[min(first, len(route) - 1) :]
         yield from drive(
             self.env,
             vehicle,
@@ -188,9 +198,11 @@ class _EventRun:
             origin, destination = self.world.demand.draw(self.rng_demand)
             self.env.process(self._one_trip(origin, destination))
 
-    def _one_trip(self, origin: object, destination: object) -> Generator[Any, Any, None]:
+    def _one_trip(
+        self, origin: object, destination: object, under_way: bool = False
+    ) -> Generator[Any, Any, None]:
         vehicle = self._new_vehicle()
-        yield from self._trip(vehicle, origin, destination)
+        yield from self._trip(vehicle, origin, destination, under_way)
         self._leave(vehicle)
 
     def _fixed_vehicle(self, start_s: float) -> Generator[Any, Any, None]:

@@ -179,7 +179,13 @@ def _fleet(r: Reader) -> Fleet:
             arrivals=arrivals,
             rate_per_h=r.number("rate_per_h", d.rate_per_h, min_value=0, strict_min=True),
             max_vehicles=r.integer("max_vehicles", d.max_vehicles, min_value=1),
+            initial_vehicles=r.integer("initial_vehicles", 0, min_value=0),
         )
+        if fleet.initial_vehicles > fleet.max_vehicles:
+            raise ScenarioError(
+                r.at("initial_vehicles"),
+                f"expected at most max_vehicles ({fleet.max_vehicles}), got {fleet.initial_vehicles}",
+            )
     else:
         fleet = Fleet(
             arrivals=arrivals,

@@ -103,13 +103,16 @@ class Fleet:
 
     ``arrivals == "poisson"``: vehicles arrive at ``rate_per_h``, drive one
     trip and leave; at most ``max_vehicles`` are in the zone at once (arrivals
-    beyond are turned away and counted). ``arrivals == "fixed"``: ``count``
+    beyond are turned away and counted). ``initial_vehicles`` are already
+    under way at t = 0, each somewhere along a trip (uniform in its travel
+    time), so that a busy period starts busy. ``arrivals == "fixed"``: ``count``
     vehicles start within the first ``start_window_s`` and drive trip after trip.
     """
 
     arrivals: str = "poisson"
     rate_per_h: float = 1800.0
     max_vehicles: int = 1000
+    initial_vehicles: int = 0
     count: int = 0
     start_window_s: float = 60.0
 
