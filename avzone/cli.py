@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--out", type=Path, help="write each run to OUT/NAME and OUT/checks.json")
     check.add_argument("--seed", type=int, help="override every scenario's seed")
 
+    from avzone.experiments.cli import add_sweep_parser
+
+    add_sweep_parser(sub)
+
     map_cmd = sub.add_parser("map", help="inspect a road map file")
     map_sub = map_cmd.add_subparsers(dest="map_command", required=True)
     info = map_sub.add_parser("info", help="print the map's size")
@@ -53,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument(
         "-o", "--output", type=Path, required=True, help="picture file (.png, .svg, .pdf)"
     )
+
+    from avzone.report import add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 
@@ -68,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "report":
+            from avzone.report import run_report_command
+
+            return run_report_command(args)
+        if args.command == "sweep":
+            from avzone.experiments.cli import run_sweep_command
+
+            return run_sweep_command(args)
         return _map(args)
     except AvzoneError as exc:
         print(f"avzone: error: {exc}", file=sys.stderr)

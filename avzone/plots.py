@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -21,13 +21,24 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
+
+if TYPE_CHECKING:
+    from avzone.rundir import RunFolder, SweepFolder
 
 __all__ = [
     "ROAD_CLASS_COLORS",
     "plot_coverage_comparison",
+    "plot_coverage_map",
+    "plot_latency_breakdown",
+    "plot_latency_cdf",
     "plot_latency_comparison",
     "plot_map",
+    "plot_site_timeseries",
     "plot_sizing_curve",
+    "plot_staleness_cdf",
+    "plot_sweep",
     "save_figure",
 ]
 
@@ -245,3 +256,354 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# ---------------------------------------------------------------------------
+# Figures of written results: a run folder or a sweep folder (avzone.rundir).
+# ---------------------------------------------------------------------------
+
+_TIER_STYLES: Mapping[str, str] = {"edge": "-", "regional": "--", "central": ":"}
+_BREAKDOWN_COLORS: Mapping[str, str] = {
+    "network": "#4393c3",
+    "wait": "#e08214",
+    "service": "#5aae61",
+}
+_SITE_METRICS: Mapping[str, tuple[str, float]] = {
+    "utilization": ("utilisation [%]", 100.0),
+    "queue_mean": ("mean number of jobs waiting", 1.0),
+    "queue_max": ("largest number of jobs waiting", 1.0),
+}
+
+
+def _log_x(ax: Axes) -> None:
+    """Log x axis with plain tick labels (0.1, 1, 10 rather than 10⁻¹, 10⁰, 10¹)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+
+
+def _no_data(ax: Axes, text: str) -> None:
+    """Write ``text`` in the middle of empty axes, so an empty sample still reads as a figure."""
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="0.35",
+        fontsize="large",
+    )
+
+
+def plot_coverage_map(
+    run: RunFolder, system: str, ax: Axes | None = None, *, cmap: str = "RdYlBu"
+) -> tuple[Figure, Axes]:
+    """Roads coloured by the covered fraction of one radio or sensing system.
+
+    Reads ``coverage.geojson`` of a run folder. Edges with gaps are drawn last
+    so that they are never hidden under a covered edge. Lon/lat maps keep
+    their shape: the aspect is 1 / cos(latitude).
+
+    Parameters
+    ----------
+    run
+        A run folder (:func:`avzone.rundir.load_run`).
+    system
+        ``pc5``, ``uu``, ``perception``, ``any_radio`` or ``dual_radio``.
+    ax
+        Axes to draw into; a new figure is made when ``None``.
+    cmap
+        Matplotlib colour map over [0, 1] (red: uncovered, blue: covered by default).
+
+    Example::
+
+        fig, ax = plot_coverage_map(load_run("runs/etown-baseline"), "pc5")
+    """
+    systems = list(run.summary["coverage"])
+    if system not in systems:
+        raise ValueError(f"system: expected one of {', '.join(systems)}, got {system!r}")
+    fig, ax = _axes(ax, (7.0, 6.0))
+    features = run.coverage.get("features", [])
+    segments = [np.asarray(f["geometry"]["coordinates"], dtype=float) for f in features]
+    values = np.array([f["properties"].get(system, np.nan) for f in features], dtype=float)
+    order = np.argsort(-np.nan_to_num(values, nan=-1.0), kind="stable")  # gaps on top
+    lines = LineCollection(
+        [segments[i] for i in order], cmap=cmap, norm=Normalize(0.0, 1.0), linewidths=1.4
+    )
+    lines.set_array(values[order])
+    ax.add_collection(lines, autolim=True)
+    bar = fig.colorbar(lines, ax=ax, shrink=0.8, format=PercentFormatter(xmax=1.0))
+    bar.set_label("share of the road edge covered")
+    ax.autoscale_view()
+    if run.lonlat:
+        points = np.concatenate(segments) if segments else np.zeros((1, 2))
+        ax.set_aspect(1.0 / np.cos(np.radians(points[:, 1].mean())))
+        ax.set_xlabel("longitude [°]")
+        ax.set_ylabel("latitude [°]")
+    else:
+        ax.set_aspect("equal")
+        ax.set_xlabel("x [m]")
+        ax.set_ylabel("y [m]")
+    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+    if not segments:
+        _no_data(ax, "no road edges")
+    share = run.summary["coverage"][system]["road_fraction"]
+    ax.set_title(f"{run.name}: {system} coverage, {100 * share:.1f} % of road length")
+    return fig, ax
+
+
+def plot_latency_cdf(
+    run: RunFolder, flows: Sequence[str] | None = None, ax: Axes | None = None
+) -> tuple[Figure, Axes]:
+    """Cumulative distribution of each flow's end-to-end latency, log x, deadlines dashed.
+
+    Reads ``quantiles.csv`` (kind ``latency_ms``) and each flow's
+    ``deadline_ms`` from ``summary.json``. A flow with nothing delivered is
+    listed in the legend as such.
+
+    Example::
+
+        fig, ax = plot_latency_cdf(load_run("runs/etown-baseline"), flows=["control"])
+    """
+    known = list(run.summary["flows"])
+    names = known if flows is None else list(flows)
+    for name in names:
+        if name not in known:
+            raise ValueError(f"flows: expected names among {', '.join(known)}, got {name!r}")
+    fig, ax = _axes(ax, (8.0, 4.5))
+    handles = []
+    drawn = False
+    for i, name in enumerate(names):
+        color = f"C{i % 10}"
+        deadline_ms = run.summary["flows"][name]["deadline_ms"]
+        q, value_ms = run.quantile_curve("latency_ms", name)
+        pairs = [(v, p) for v, p in zip(value_ms, q, strict=True) if v > 0]  # log axis
+        if pairs:
+            ax.plot([v for v, _ in pairs], [p for _, p in pairs], color=color, linewidth=1.8)
+            drawn = True
+            label = f"{name} (deadline {deadline_ms:g} ms)"
+        else:
+            label = f"{name}: nothing delivered"
+        ax.axvline(deadline_ms, color=color, linestyle="--", linewidth=1.0)
+        handles.append(Line2D([], [], color=color, linewidth=1.8, label=label))
+    handles.append(Line2D([], [], color="0.3", linestyle="--", linewidth=1.0, label="deadline"))
+    _log_x(ax)
+    ax.set_ylim(0.0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.grid(True, which="major", color="0.9")
+    ax.set_xlabel("end-to-end latency [ms] (log scale)")
+    ax.set_ylabel("delivered messages at or below [%]")
+    ax.set_title(f"{run.name}: latency distribution per flow")
+    if not drawn:
+        _no_data(ax, "no delivered messages after the warm-up")
+    ax.legend(handles=handles, fontsize="small", loc="best", framealpha=0.9)
+    return fig, ax
+
+
+def plot_latency_breakdown(run: RunFolder, ax: Axes | None = None) -> tuple[Figure, Axes]:
+    """Stacked bars per flow: mean network, queue-wait and service time of delivered messages.
+
+    Reads ``breakdown_ms`` of each flow in ``summary.json``; the total on top
+    of each bar is the mean end-to-end latency.
+    """
+    fig, ax = _axes(ax, (8.0, 4.5))
+    flows = run.summary["flows"]
+    names = list(flows)
+    x = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    for part, color in _BREAKDOWN_COLORS.items():
+        means = [flows[n]["breakdown_ms"][part]["mean"] for n in names]
+        heights = np.array([0.0 if m is None else m for m in means])
+        ax.bar(x, heights, 0.6, bottom=bottom, color=color, label=part)
+        bottom += heights
+    for xi, name, total in zip(x, names, bottom, strict=True):
+        delivered = flows[name]["latency_ms"]["mean"] is not None
+        text = f"{total:.1f} ms" if delivered else "nothing delivered"
+        ax.annotate(
+            text, (xi, total), xytext=(0, 3), textcoords="offset points", ha="center",
+            fontsize="small",
+        )  # fmt: skip
+    ax.set_xticks(x, names)
+    ax.set_ylim(0.0, 1.2 * max(1.0, float(bottom.max(initial=0.0))))
+    ax.set_xlabel("flow")
+    ax.set_ylabel("mean latency of delivered messages [ms]")
+    ax.set_title(f"{run.name}: where the latency goes")
+    ax.legend(fontsize="small", loc="upper left", ncols=3, frameon=False)
+    if not names:
+        _no_data(ax, "no flows")
+    return fig, ax
+
+
+def plot_site_timeseries(
+    run: RunFolder, ax: Axes | None = None, metric: str = "utilization"
+) -> tuple[Figure, Axes]:
+    """One line per compute site over simulated time, in 10 s bins from the warm-up.
+
+    Reads ``site_timeseries.csv``. ``metric`` is ``utilization`` (shown in %),
+    ``queue_mean`` or ``queue_max`` (jobs waiting). Line style shows the tier:
+    edge solid, regional dashed, central dotted.
+    """
+    if metric not in _SITE_METRICS:
+        raise ValueError(f"metric: expected one of {', '.join(_SITE_METRICS)}, got {metric!r}")
+    label, scale = _SITE_METRICS[metric]
+    fig, ax = _axes(ax, (9.0, 4.5))
+    end_s = float(run.summary["duration_s"])
+    sites: dict[str, list[Mapping[str, Any]]] = {}
+    for row in run.site_timeseries:
+        sites.setdefault(row["site"], []).append(row)
+    for i, (site, rows) in enumerate(sites.items()):
+        t_s = [float(r["t_s"]) for r in rows] + [end_s]
+        y = [scale * float(r[metric]) for r in rows]
+        tier = rows[0]["tier"]
+        ax.step(
+            t_s, [*y, y[-1]], where="post", color=f"C{i % 10}",
+            linestyle=_TIER_STYLES.get(tier, "-"), linewidth=1.5, label=f"{site} ({tier})",
+        )  # fmt: skip
+    ax.set_xlim(float(run.summary["warmup_s"]), end_s)
+    ax.set_ylim(bottom=0.0, top=100.0 if metric == "utilization" else None)
+    if metric != "utilization" and ax.get_ylim()[1] <= 0.0:
+        ax.set_ylim(0.0, 1.0)  # a queue that never formed: keep a visible scale
+    ax.set_xlabel("simulated time [s]")
+    ax.set_ylabel(label)
+    ax.set_title(f"{run.name}: {label.split(' [')[0]} per compute site")
+    ax.grid(True, color="0.9")
+    if sites:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    else:
+        _no_data(ax, "no compute sites")
+    return fig, ax
+
+
+def plot_staleness_cdf(run: RunFolder, ax: Axes | None = None) -> tuple[Figure, Axes]:
+    """Cumulative distribution of HD-map stale-episode durations (log x when drawn).
+
+    Reads ``quantiles.csv`` (kind ``staleness_s``); the release delay of the
+    scenario is a dashed line. Without stale episodes after the warm-up the
+    axes say so.
+    """
+    fig, ax = _axes(ax, (8.0, 4.5))
+    hd = run.summary["hdmap"]
+    q, staleness_s = run.quantile_curve("staleness_s", "hdmap")
+    pairs = [(v, p) for v, p in zip(staleness_s, q, strict=True) if v > 0]
+    if pairs:
+        ax.plot([v for v, _ in pairs], [p for _, p in pairs], color="C0", linewidth=1.8,
+                label="stale episodes")  # fmt: skip
+        _log_x(ax)
+        delay_s = run.scenario.get("hdmap", {}).get("release_delay_s")
+        if delay_s:
+            ax.axvline(delay_s, color="0.3", linestyle="--", linewidth=1.0,
+                       label=f"release delay ({delay_s:g} s)")  # fmt: skip
+        ax.legend(fontsize="small", loc="lower right")
+        ax.grid(True, which="major", color="0.9")
+    else:
+        ax.set_xticks([])
+        _no_data(ax, "no stale episodes after the warm-up")
+    ax.set_ylim(0.0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_xlabel("stale episode duration [s]" + (" (log scale)" if pairs else ""))
+    ax.set_ylabel("episodes at or below [%]")
+    ax.set_title(
+        f"{run.name}: HD-map staleness, {hd['stale_episodes']} episodes, "
+        f"{hd['stale_vehicle_km']:.1f} stale vehicle-km"
+    )
+    return fig, ax
+
+
+def _metric_label(metric: str) -> str:
+    """A dotted summary path with its unit, e.g. ``hdmap.staleness_s.p95 [s]``."""
+    for part in reversed(metric.split(".")):
+        for suffix, unit in _UNIT_SUFFIXES:
+            if part.endswith(suffix):
+                return f"{metric} [{unit}]"
+    return metric
+
+
+_MARKERS = "osD^vP*X"
+_UNIT_SUFFIXES = (
+    ("_ms", "ms"),
+    ("_s", "s"),
+    ("_km", "km"),
+    ("_fraction", "fraction"),
+    ("_ratio", "fraction"),
+    ("utilization", "fraction"),
+)
+
+
+_CI_LABEL = "95 % confidence interval"
+
+
+def plot_sweep(
+    sweep: SweepFolder,
+    metric: str,
+    x_key: str,
+    ax: Axes | None = None,
+    group_key: str | None = None,
+    label: str | None = None,
+) -> tuple[Figure, Axes]:
+    """A metric's mean over replications against one swept key, with its 95 % CI band.
+
+    ``label`` names this sweep's lines, to overlay several sweeps on one ``ax``
+    (each call continues the colour cycle).
+
+    Reads ``summary.csv`` of a sweep folder. One line per value of
+    ``group_key``; any other swept key that varies also splits the lines (it
+    is never averaged over silently). A key swept over names (``nearest``,
+    ``least_loaded``) is drawn as categories in sweep order.
+
+    Example::
+
+        sweep = load_sweep("runs/sizing")
+        fig, ax = plot_sweep(sweep, "flows.control.latency_ms.p99", "cloud.sites.edge.servers")
+    """
+    rows = [r for r in sweep.summary if r["metric"] == metric]
+    if not rows:
+        raise ValueError(f"metric: {metric!r} is not in {sweep.path / 'summary.csv'}")
+    for name, key in (("x_key", x_key), ("group_key", group_key)):
+        if key is not None and key not in sweep.keys:
+            raise ValueError(f"{name}: expected one of {', '.join(sweep.keys)}, got {key!r}")
+    if group_key == x_key:
+        raise ValueError(f"group_key: must differ from x_key, got {group_key!r} for both")
+    split = [group_key] if group_key else []
+    split += [
+        k for k in sweep.keys
+        if k not in (x_key, group_key) and len({r[k] for r in rows}) > 1
+    ]  # fmt: skip
+    fig, ax = _axes(ax, (7.5, 4.5))
+    x_values = list(dict.fromkeys(r[x_key] for r in rows))
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in x_values)
+    position = {v: (float(v) if numeric else float(i)) for i, v in enumerate(x_values)}
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in split), []).append(row)
+    first = len(ax.lines)
+    for i, (group, members) in enumerate(groups.items(), start=first):
+        members = sorted(members, key=lambda r: position[r[x_key]])
+        x = [position[r[x_key]] for r in members]
+        mean, low, high = (
+            [np.nan if r[c] is None else float(r[c]) for r in members]
+            for c in ("mean", "ci95_low", "ci95_high")
+        )
+        name = ", ".join(f"{k} = {v}" for k, v in zip(split, group, strict=True))
+        line_label = ", ".join(part for part in (label, name) if part) or "mean"
+        color = f"C{i % 10}"
+        marker = _MARKERS[i % len(_MARKERS)]  # equal curves stay distinguishable
+        ax.plot(x, mean, marker=marker, color=color, linewidth=1.8, alpha=0.9, label=line_label)
+        ax.fill_between(x, low, high, color=color, alpha=0.2, linewidth=0)
+    handles, _ = ax.get_legend_handles_labels()
+    handles = [h for h in handles if h.get_label() != _CI_LABEL]
+    handles.append(Patch(color="0.5", alpha=0.3, label=_CI_LABEL))
+    ax.legend(handles=handles, fontsize="small", framealpha=0.9)
+    if numeric:
+        if len(x_values) <= 12:
+            ax.set_xticks(sorted(position.values()))
+    else:
+        ax.set_xticks(list(position.values()), [str(v) for v in x_values])
+        ax.set_xlim(-0.5, len(x_values) - 0.5)
+    n = [r["n"] for r in rows if r["n"] is not None]
+    runs = f"{min(n)}" if n and min(n) == max(n) else f"{min(n, default=0)}–{max(n, default=0)}"
+    ax.set_xlabel(x_key)
+    ax.set_ylabel(_metric_label(metric))
+    ax.set_title(f"{metric} against {x_key}\nmean of {runs} replications per point")
+    ax.grid(True, color="0.9")
+    return fig, ax
