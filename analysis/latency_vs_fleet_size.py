@@ -1,11 +1,12 @@
 """p99 control latency against fleet size: edge-only against central-only.
 
-Sweeps the arrival rate of vehicles (car.fleet.rate_per_h) in the edge-only
-baseline and the central-only variant, with replications, and draws the mean
-p99 with its 95 % confidence band for both::
+Sweeps the fleet in the edge-only baseline and the central-only variant, with
+replications, and draws the mean p99 with its 95 % confidence band for both.
+A fleet of N is N vehicles under way from the start (car.fleet.initial_vehicles)
+and arrivals that keep it steady (rate_per_h = N · 60 / trip minutes)::
 
     python analysis/latency_vs_fleet_size.py --out runs/fleet
-    python analysis/latency_vs_fleet_size.py --rates 600,1200 --replications 2 --duration-s 120
+    python analysis/latency_vs_fleet_size.py --fleets 200,600 --replications 2 --duration-s 120
 
 Writes OUT/edge-only/ and OUT/central-only/ (sweep folders: runs.csv,
 summary.csv) and OUT/latency_vs_fleet.png.
@@ -28,13 +29,16 @@ VARIANTS = {
     "edge-only": ROOT / "scenarios" / "etown-baseline.yaml",
     "central-only": ROOT / "scenarios" / "etown-central-only.yaml",
 }
-KEY = "car.fleet.rate_per_h"
+KEY = "car.fleet.initial_vehicles"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--rates", default="1200,2400,3600", help="vehicles per hour, comma-separated"
+        "--fleets", default="200,400,600,800", help="vehicles under way, comma-separated"
+    )
+    parser.add_argument(
+        "--trip-min", type=float, default=10.0, help="mean trip time on the map, minutes"
     )
     parser.add_argument("--replications", type=int, default=3)
     parser.add_argument("--duration-s", type=float, help="shorten the runs (warm-up: a fifth)")
@@ -42,18 +46,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", default="processes")
     parser.add_argument("--out", type=Path, default=Path("runs/fleet"))
     args = parser.parse_args(argv)
-    grid: dict[str, list[object]] = {KEY: [float(x) for x in args.rates.split(",")]}
+    fleets = [int(x) for x in args.fleets.split(",")]
+    grid: dict[str, list[object]] = {
+        KEY: fleets,
+        "car.fleet.rate_per_h": [n * 60 / args.trip_min for n in fleets],
+        "car.fleet.max_vehicles": [2 * n for n in fleets],
+    }
     if args.duration_s is not None:
-        grid["duration_s"] = [args.duration_s]
-        grid["warmup_s"] = [args.duration_s / 5]
+        grid["duration_s"] = [args.duration_s] * len(fleets)
+        grid["warmup_s"] = [args.duration_s / 5] * len(fleets)
     metric = f"flows.{args.flow}.latency_ms.p99"
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
     for label, scenario in VARIANTS.items():
         folder = args.out / label
-        sweep(scenario, grid, replications=args.replications, out=folder, executor=args.executor)
+        sweep(
+            scenario,
+            grid,
+            zip=True,
+            replications=args.replications,
+            out=folder,
+            executor=args.executor,
+        )
         plot_sweep(load_sweep(folder), metric, KEY, ax=ax, label=label)
-    ax.set_xlabel("vehicles arriving per hour")
+    ax.set_xlabel("vehicles under way")
+    ax.set_yscale("log")
     ax.set_ylabel(f"{args.flow} p99 latency [ms]")
     ax.set_title(f"{args.flow} p99 vs fleet size (mean, 95 % CI, {args.replications} replications)")
     save_figure(fig, args.out / "latency_vs_fleet.png")

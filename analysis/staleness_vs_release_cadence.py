@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup_s": [args.duration_s / 6],
         "car.flows": [{}],
         "road.rsu.sensors": [None],
+        "checks": [[]],  # the scenario's checks name the flows switched off here
     }
     sweep(args.scenario, grid, replications=args.replications, out=args.out, executor=args.executor)
     results = load_sweep(args.out)
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     left.set_ylabel("stale episode p95 [s]")
     plot_sweep(results, "hdmap.stale_vehicle_km", KEY, ax=right)
     right.set_ylabel("vehicle-km on a stale map")
+    left.set_title("stale episodes: p95 of their length")
+    right.set_title("distance driven on a stale map")
     for ax in (left, right):
         ax.set_xlabel("batch release interval [s]")
     fig.suptitle(

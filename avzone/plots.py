@@ -533,6 +533,14 @@ _UNIT_SUFFIXES = (
 _CI_LABEL = "95 % confidence interval"
 
 
+def _follows(rows: Sequence[Mapping[str, Any]], key: str, x_key: str) -> bool:
+    """Whether ``key`` takes one value per value of ``x_key`` (a zipped sweep)."""
+    seen: dict[Any, set[Any]] = {}
+    for row in rows:
+        seen.setdefault(row[x_key], set()).add(row[key])
+    return all(len(values) == 1 for values in seen.values())
+
+
 def plot_sweep(
     sweep: SweepFolder,
     metric: str,
@@ -567,7 +575,9 @@ def plot_sweep(
     split = [group_key] if group_key else []
     split += [
         k for k in sweep.keys
-        if k not in (x_key, group_key) and len({r[k] for r in rows}) > 1
+        if k not in (x_key, group_key)
+        and len({r[k] for r in rows}) > 1
+        and not _follows(rows, k, x_key)  # zipped with x: one value per x, nothing to split
     ]  # fmt: skip
     fig, ax = _axes(ax, (7.5, 4.5))
     x_values = list(dict.fromkeys(r[x_key] for r in rows))

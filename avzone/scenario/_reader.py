@@ -73,7 +73,9 @@ class Reader:
         return _join(self.path, key)
 
     def has(self, key: str) -> bool:
-        """Whether ``key`` is given (and not null)."""
+        """Whether ``key`` is given (and not null). Asking makes ``key`` a known key:
+        a null value means "absent", not "unknown"."""
+        self._read.add(key)
         return self._data.get(key) is not None
 
     def keys(self) -> Iterator[str]:
