@@ -1,4 +1,4 @@
-"""Figures of written results (avzone/plots.py): a run folder of the grid zone and a hand-made sweep.
+"""Figures of written results (avzone/plots/): a run folder of the grid zone and a hand-made sweep.
 
 Every figure is drawn with matplotlib's object API in the Agg backend and
 saved to a PNG; the assertions read what is drawn back from the axes.

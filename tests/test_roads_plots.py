@@ -1,4 +1,4 @@
-"""Tests of plot_map and save_figure (avzone/plots.py) on road graphs, in the Agg backend."""
+"""Tests of plot_map and save_figure (avzone/plots/) on road graphs, in the Agg backend."""
 
 from __future__ import annotations
 
