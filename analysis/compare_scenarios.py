@@ -13,9 +13,7 @@ Writes OUT/comparison.csv and OUT/comparison.png.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 import avzone
-from avzone.metrics import atomic_write_text
+from avzone.metrics import atomic_write_text, csv_text
 from avzone.plots import plot_coverage_comparison, plot_latency_comparison, save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,17 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     summaries = run_variants(args.scenarios, args.duration_s, args.seed)
     rows = table(summaries, args.flow)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(args.out / "comparison.csv", buffer.getvalue())
+    text = csv_text(rows)
+    atomic_write_text(args.out / "comparison.csv", text)
     fig = Figure(figsize=(12.0, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2)
     plot_coverage_comparison(summaries, ax=left)
     plot_latency_comparison(summaries, args.flow, ax=right)
     save_figure(fig, args.out / "comparison.png")
-    print(buffer.getvalue(), end="")
+    print(text, end="")
     print(f"wrote {args.out / 'comparison.csv'} and {args.out / 'comparison.png'}")
     return 0
 

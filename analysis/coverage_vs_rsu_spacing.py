@@ -13,8 +13,6 @@ Writes OUT/coverage_vs_spacing.csv and OUT/coverage_vs_spacing.png.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 import avzone
-from avzone.metrics import atomic_write_text, build_summary
+from avzone.metrics import atomic_write_text, build_summary, csv_text
 from avzone.plots import save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,16 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spacings = [float(x) for x in args.spacings.split(",")]
     rows = coverage_by_spacing(args.scenario, spacings)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(args.out / "coverage_vs_spacing.csv", buffer.getvalue())
+    table = csv_text(rows)
+    atomic_write_text(args.out / "coverage_vs_spacing.csv", table)
     save_figure(
         plot(rows, f"Coverage vs RSU spacing ({args.scenario.stem})"),
         args.out / "coverage_vs_spacing.png",
     )
-    print(buffer.getvalue(), end="")
+    print(table, end="")
     print(
         f"wrote {args.out / 'coverage_vs_spacing.csv'} and {args.out / 'coverage_vs_spacing.png'}"
     )

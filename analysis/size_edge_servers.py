@@ -16,16 +16,14 @@ Writes OUT/sizing.csv and OUT/sizing.png and prints the answer.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import io
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import avzone
-from avzone.metrics import atomic_write_text
+from avzone.metrics import atomic_write_text, csv_text
 from avzone.plots import plot_sizing_curve, save_figure
 from avzone.scenario import Scenario
 
@@ -115,16 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             scenario, duration_s=args.duration_s, warmup_s=share * args.duration_s
         )
     answer, rows = size(scenario, args.group, args.flow, args.probe)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(args.out / "sizing.csv", buffer.getvalue())
+    table = csv_text(rows)
+    atomic_write_text(args.out / "sizing.csv", table)
     fig, _ = plot_sizing_curve(
         rows, title=f"{scenario.name}: {args.flow} p99 vs servers per {args.group} site"
     )
     save_figure(fig, args.out / "sizing.png")
-    print(buffer.getvalue(), end="")
+    print(table, end="")
     if answer is None:
         print(
             f"even {args.probe} servers per site miss the {args.flow} deadline at p99 (raise --probe?)"

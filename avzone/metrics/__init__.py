@@ -1,7 +1,13 @@
 """Collectors, the versioned summary and the run-folder writers."""
 
 from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder, VehicleCounts
-from avzone.metrics.io import atomic_write_text, coverage_geojson, dumps_summary, write_run
+from avzone.metrics.io import (
+    atomic_write_text,
+    coverage_geojson,
+    csv_text,
+    dumps_summary,
+    write_run,
+)
 from avzone.metrics.summary import (
     COVERAGE_SYSTEMS,
     SCHEMA_VERSION,
@@ -23,6 +29,7 @@ __all__ = [
     "build_summary",
     "coverage_geojson",
     "coverage_masks",
+    "csv_text",
     "dumps_summary",
     "flow_rows",
     "latency_stats_ms",

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 from avzone.metrics.summary import coverage_masks
 from avzone.roads import to_lonlat
 
-__all__ = ["atomic_write_text", "coverage_geojson", "dumps_summary", "write_run"]
+__all__ = ["atomic_write_text", "coverage_geojson", "csv_text", "dumps_summary", "write_run"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -49,7 +50,8 @@ def dumps_summary(summary: dict[str, Any]) -> str:
     return json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
+def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """CSV text: a header from the first row, ``\\n`` line ends, ``None`` as an empty cell."""
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
@@ -119,9 +121,9 @@ def write_run(
     texts = {
         "scenario.json": json.dumps(scenario, indent=2, ensure_ascii=False) + "\n",
         "summary.json": dumps_summary(summary),
-        "flows.csv": _csv(flow_rows),
-        "site_timeseries.csv": _csv(site_rows),
-        "quantiles.csv": _csv(quantile_rows),
+        "flows.csv": csv_text(flow_rows),
+        "site_timeseries.csv": csv_text(site_rows),
+        "quantiles.csv": csv_text(quantile_rows),
         "coverage.geojson": json.dumps(coverage, separators=(",", ":")) + "\n",
     }
     paths = []
