@@ -26,6 +26,7 @@ from avzone.network import (
     route_table,
     sample_roads,
 )
+from avzone.radio.tables import RadioTable, system_tables
 from avzone.roads import bbox_m, etown_synthetic, load_map
 from avzone.roadside import place_rsus
 from avzone.scenario import Scenario
@@ -76,6 +77,8 @@ class World:
     sample_tile: np.ndarray
     edge_tiles: tuple[list[tuple[float, int]], ...]
     demand: Demand
+    pc5_table: RadioTable | None = None
+    uu_table: RadioTable | None = None
 
     @property
     def n_rsus(self) -> int:
@@ -104,6 +107,11 @@ class World:
         cell_xy = place_cells(scenario.network.cells.placement, box)
         pc5 = nearest_within(samples.xy, rsu_xy, road.pc5.range_m)
         uu = nearest_within(samples.xy, cell_xy, scenario.network.cells.range_m)
+        pc5_table, uu_table = system_tables(  # SINR coverage where the model is not ``disk``
+            scenario.seed, samples, rsu_xy, cell_xy, road.pc5.radio, scenario.network.cells.radio
+        )
+        pc5 = pc5 if pc5_table is None else pc5_table.serving
+        uu = uu if uu_table is None else uu_table.serving
         if road.sensors is not None:
             perceived = nearest_within(samples.xy, rsu_xy, road.sensors.range_m) >= 0
         else:
@@ -140,6 +148,8 @@ class World:
             sample_tile=sample_tile,
             edge_tiles=edge_tiles,
             demand=demand,
+            pc5_table=pc5_table,
+            uu_table=uu_table,
         )
 
 

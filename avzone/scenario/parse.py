@@ -12,6 +12,7 @@ import yaml
 from avzone.errors import ScenarioError
 from avzone.scenario._cloud import parse_cloud
 from avzone.scenario._common import check_name, parse_placement, unknown
+from avzone.scenario._radio import parse_handover, parse_radio
 from avzone.scenario._reader import Reader
 from avzone.scenario.overrides import apply_overrides
 from avzone.scenario.schema import (
@@ -152,6 +153,7 @@ def _road(road: Reader) -> RoadSection:
         latency_ms=p.number("latency_ms", d.latency_ms, min_value=0),
         rate_mbps=p.number("rate_mbps", d.rate_mbps, min_value=0, strict_min=True),
         loss=p.probability("loss", d.loss),
+        radio=parse_radio(p.section("radio"), d.radio, uplink=False),
     )
     p.done()
     sensors = None
@@ -315,6 +317,8 @@ def _network(r: Reader) -> NetworkSection:
             "downlink_rate_mbps", d.downlink_rate_mbps, min_value=0, strict_min=True
         ),
         loss=c.probability("loss", d.loss),
+        radio=parse_radio(c.section("radio"), d.radio, uplink=True),
+        handover=parse_handover(c.section("handover")),
     )
     c.done()
     b = r.section("backhaul")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from avzone.scenario._radio import PC5_RADIO, UU_RADIO, Handover, Radio
+
 __all__ = [
     "Backhaul",
     "Cells",
@@ -75,6 +77,7 @@ class Pc5:
     latency_ms: float = 2.0
     rate_mbps: float = 20.0
     loss: float = 0.01
+    radio: Radio = PC5_RADIO
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,8 @@ class Cells:
     downlink_latency_ms: float = 4.0
     downlink_rate_mbps: float = 200.0
     loss: float = 0.001
+    radio: Radio = UU_RADIO
+    handover: Handover = Handover()
 
 
 @dataclass(frozen=True)
