@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from avzone.cloud import Site, make_distribution
+from avzone.engine.access import LOST, OUT_OF_COVERAGE, Access
 from avzone.engine.draws import Stream, run_seeds
 from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
@@ -40,6 +41,7 @@ class RunRecord:
     sites: list[Site]
     hdmap: HdMap
     vehicles: VehicleCounts
+    access: Access | None = None
 
 
 def simulate(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
@@ -105,6 +107,8 @@ class _EventRun:
         self.vehicles = VehicleCounts()
         self.active: dict[Vehicle, None] = {}
         self.plans = {f.name: plan_flow(world, f) for f in scenario.flows}
+        radio = world.pc5_table is not None or world.uu_table is not None
+        self.access = Access(world) if radio else None
         samples = world.samples
         self._start: list[int] = samples.start.tolist()
         self._count: list[int] = samples.count.tolist()
@@ -142,7 +146,9 @@ class _EventRun:
         self.hdmap.finish()
         for vehicle in self.active:
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
-        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles)
+        return RunRecord(
+            self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.access
+        )
 
     # -- vehicles ----------------------------------------------------------------
 
@@ -178,12 +184,15 @@ class _EventRun:
             edge_tiles=world.edge_tiles,
             signal_wait_s=self.signal_wait,
             tiles=self.hdmap,
+            on_edge=self.access.on_edge if self.access and self.access.tracker else None,
         )
         self.vehicles.trips_completed += 1
 
     def _leave(self, vehicle: Vehicle) -> None:
         vehicle.active = False
         self.hdmap.leave(vehicle, vehicle.tile)
+        if self.access is not None:
+            self.access.leave(vehicle, self.env.now)
         self.vehicles.vehicle_km += vehicle.odometer_m(self.env.now) / 1000
         del self.active[vehicle]
 
@@ -253,6 +262,17 @@ class _EventRun:
 
     def _one_hop(self, plan: FlowPlan, vehicle: Vehicle, record: FlowRecorder) -> None:
         """A message that ends at the first station (RSU for PC5, cell for Uu)."""
+        if plan.radio_up and self.access is not None:  # a SINR model (engine/access.py)
+            station, access_s = self.access.hop(
+                plan.radio_up, vehicle, self._sample(vehicle), plan.flow.size_bytes, self.env.now
+            )
+            if station == LOST:
+                record.radio += 1
+            elif station < 0:
+                record.out_of_coverage += 1
+            else:
+                record.latencies_s.append(plan.first_s + access_s)
+            return
         if plan.station[self._sample(vehicle)] < 0:
             record.out_of_coverage += 1
         elif self.uniform() < plan.first_loss:
@@ -274,13 +294,22 @@ class _EventRun:
         """
         env = self.env
         t0 = env.now
+        first_s = plan.first_s
         if vehicle is not None:
-            cell = plan.station[self._sample(vehicle)]
+            if plan.radio_up and self.access is not None:  # a SINR model (engine/access.py)
+                cell, access_s = self.access.hop(
+                    plan.radio_up, vehicle, self._sample(vehicle), plan.flow.size_bytes, t0
+                )
+                first_s += access_s
+            else:
+                cell = plan.station[self._sample(vehicle)]
+                if cell >= 0 and self.uniform() < plan.first_loss:
+                    cell = LOST
             if cell < 0:
-                record.out_of_coverage += 1
-                return
-            if self.uniform() < plan.first_loss:
-                record.radio += 1
+                if cell == LOST:
+                    record.radio += 1
+                else:
+                    record.out_of_coverage += 1
                 return
             ap = self._n_rsus + cell
         else:
@@ -308,7 +337,20 @@ class _EventRun:
                 record.backhaul += 1
                 return
             back_s = plan.down_s[ap][k]
-            if vehicle is not None:
+            if vehicle is not None and plan.radio_down and self.access is not None:
+                cell, access_s = OUT_OF_COVERAGE, 0.0  # unless the vehicle is still here
+                if vehicle.active:
+                    cell, access_s = self.access.hop(
+                        plan.radio_down, vehicle, self._sample(vehicle), flow.reply_bytes, env.now
+                    )
+                if cell < 0:
+                    if cell == LOST:
+                        record.radio += 1
+                    else:
+                        record.out_of_coverage += 1
+                    return
+                back_s += plan.last_s + access_s
+            elif vehicle is not None:
                 if not vehicle.active or plan.station[self._sample(vehicle)] < 0:
                     record.out_of_coverage += 1
                     return
@@ -330,7 +372,7 @@ class _EventRun:
             hold_s = work_s / site.speed
             site.submit(work_s, flow.priority, served, refused, flow.service or "")
 
-        env.timeout(plan.first_s + plan.up_s[ap][k]).callbacks.append(at_site)
+        env.timeout(first_s + plan.up_s[ap][k]).callbacks.append(at_site)
 
     def _dispatch(self, plan: FlowPlan, ap: int) -> int:
         """Which of the access point's candidate sites gets the request (an index into them).

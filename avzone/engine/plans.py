@@ -31,6 +31,10 @@ class FlowPlan:
     ``site`` (site indices), ``up_s`` / ``down_s`` (backhaul request / reply
     delays) and ``route_loss``; ``last_s`` and ``last_loss``: the reply's core
     and downlink access; ``mean_work_s``: the service's mean demand.
+    ``radio_up`` (``pc5`` / ``uu_up``) and ``radio_down`` (``uu_down``) name the
+    access hops that a SINR model evaluates per message
+    (:mod:`avzone.engine.access`); those hops are then not in ``first_s`` /
+    ``last_s`` and their loss not in ``first_loss`` / ``last_loss``.
     """
 
     flow: Flow
@@ -44,6 +48,8 @@ class FlowPlan:
     last_s: float
     last_loss: float
     mean_work_s: float
+    radio_up: str = ""
+    radio_down: str = ""
 
 
 def plan_flow(world: World, flow: Flow) -> FlowPlan:
@@ -86,6 +92,14 @@ def plan_flow(world: World, flow: Flow) -> FlowPlan:
             )
         )
         last_loss = cells.loss
+    radio_up = radio_down = ""
+    vehicle = flow.source == "vehicle"
+    if vehicle and flow.via == "pc5" and scenario.road.pc5.radio.model != "disk":
+        radio_up, first_s, first_loss = "pc5", 0.0, 0.0
+    if vehicle and flow.via == "uu" and cells.radio.model != "disk":
+        radio_up, first_s, first_loss = "uu_up", core_s if flow.service is not None else 0.0, 0.0
+        if flow.reply_bytes > 0:
+            radio_down, last_s, last_loss = "uu_down", core_s, 0.0
     return FlowPlan(
         flow,
         first_s,
@@ -98,4 +112,6 @@ def plan_flow(world: World, flow: Flow) -> FlowPlan:
         last_s,
         last_loss,
         mean_work_s,
+        radio_up,
+        radio_down,
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from avzone.metrics._radio import edge_sinr_properties
 from avzone.metrics.summary import coverage_masks
 from avzone.roads import to_lonlat
 
@@ -77,6 +78,7 @@ def coverage_geojson(world: Any) -> dict[str, Any]:
     }
     G = world.graph
     features = []
+    sinr = edge_sinr_properties(world)  # per-edge SINR p10/p50 of the SINR models
     lonlat_known = G.graph.get("crs") is not None
     for i, (u, v, k) in enumerate(samples.edges):
         data = G.edges[u, v, k]
@@ -89,6 +91,7 @@ def coverage_geojson(world: Any) -> dict[str, Any]:
             "length_m": round(float(data["length_m"]), 2),
         }
         properties.update({name: round(float(f[i]), 4) for name, f in fractions.items()})
+        properties.update(sinr[i])
         features.append(
             {
                 "type": "Feature",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder
+from avzone.metrics._radio import coverage_sinr, network_radio
 from avzone.network.coverage import covered_fraction
 from avzone.roads import map_info
 
@@ -202,6 +203,9 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
             "served_by_service": dict(stats.served_by_tag) if stats else {},
         }
     summary["cloud"] = cloud
+    for system, sinr in coverage_sinr(world).items():  # SINR models (metrics/_radio.py)
+        summary["coverage"][system].update(sinr)
+    summary.setdefault("network", {}).update(network_radio(world, record))
     return summary
 
 
