@@ -52,8 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     info = map_sub.add_parser("info", help="print the map's size")
     info.add_argument("file", type=Path)
     info.add_argument("--json", action="store_true", help="print JSON")
-    show = map_sub.add_parser("show", help="draw the map to a picture")
-    show.add_argument("file", type=Path)
+    show = map_sub.add_parser("show", help="draw the map (or a run's radio coverage) to a picture")
+    show.add_argument("file", type=Path, nargs="?", help="map file (not needed with --coverage)")
+    show.add_argument(
+        "--coverage", type=Path, metavar="RUN_DIR", help="draw the coverage of a run folder"
+    )
+    show.add_argument("--system", default="uu", help="with --coverage: pc5, uu, ... (default uu)")
+    show.add_argument(
+        "--stat",
+        choices=("p10", "p50", "fraction"),
+        default="p10",
+        help="with --coverage: per-edge SINR percentile, or the covered fraction (default p10)",
+    )
     show.add_argument(
         "-o", "--output", type=Path, required=True, help="picture file (.png, .svg, .pdf)"
     )
@@ -167,6 +177,12 @@ def _json_number(value: float) -> float | None:
 def _map(args: argparse.Namespace) -> int:
     from avzone.roads import load_map, map_info
 
+    if args.map_command == "show" and args.coverage is not None:
+        from avzone.plots._radio import show_coverage
+
+        return show_coverage(args.coverage, args.system, args.stat, args.output)
+    if args.file is None:
+        raise ScenarioError("map show", "expected a map FILE or --coverage RUN_DIR")
     G = load_map(args.file)
     if args.map_command == "info":
         info = map_info(G)

@@ -27,7 +27,33 @@ CASES = {
     "etown-sparse-rsu": ROOT / "scenarios" / "etown-sparse-rsu.yaml",
     "etown-central-only": ROOT / "scenarios" / "etown-central-only.yaml",
     "etown-hybrid": ROOT / "scenarios" / "etown-hybrid.yaml",
+    "radio-tables": ROOT / "scenarios" / "etown-pc5-uu.yaml",
 }
+RADIO_CASES = {"radio-tables"}
+"""Cases that time only the radio tables of World.build (all RSUs and cells, 10 m samples)."""
+
+_RADIO_CHILD = """
+import json, sys, time, resource
+from avzone.engine.world import SAMPLE_STEP_M, load_road_graph
+from avzone.network import place_cells, sample_roads
+from avzone.radio.tables import system_tables
+from avzone.roads import bbox_m
+from avzone.roadside import place_rsus
+from avzone.scenario import load_scenario
+scenario = load_scenario(sys.argv[1])
+G = load_road_graph(scenario)
+box = bbox_m(G)
+samples = sample_roads(G, SAMPLE_STEP_M)
+rsu_xy = place_rsus(G, scenario.road.placement, box)
+cell_xy = place_cells(scenario.network.cells.placement, box)
+t = time.perf_counter()
+system_tables(scenario.seed, samples, rsu_xy, cell_xy, scenario.road.pc5.radio, scenario.network.cells.radio)
+wall_s = time.perf_counter() - t
+rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"wall_s": wall_s, "messages": 0, "simulated_s": 0,
+                  "samples": len(samples.xy), "rsus": len(rsu_xy), "cells": len(cell_xy),
+                  "peak_rss_mib": rss_kib / 1024}))
+"""
 
 _CHILD = """
 import json, sys, time, resource
@@ -44,14 +70,20 @@ print(json.dumps({"wall_s": wall_s, "messages": messages, "simulated_s": results
 
 def run_case(name: str, path: Path) -> dict[str, float | str]:
     """Run one scenario in a subprocess and return its figures."""
+    child = _RADIO_CHILD if name in RADIO_CASES else _CHILD
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", child, str(path)], capture_output=True, text=True, check=False
     )
     if out.returncode != 0:
         raise SystemExit(f"benchmark {name} failed:\n{out.stderr}")
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     figures["messages_per_s"] = figures["messages"] / figures["wall_s"]
     figures["realtime_factor"] = figures["simulated_s"] / figures["wall_s"]
+    if name in RADIO_CASES:
+        print(
+            f"{name}: radio tables of {figures['samples']:,} samples × {figures['rsus']} RSUs"
+            f" + {figures['cells']} cells in {figures['wall_s']:.2f} s"
+        )
     return {"case": name, **figures}
 
 

@@ -13,6 +13,7 @@ from avzone.plots._compare import (
     plot_sweep,
 )
 from avzone.plots._maps import ROAD_CLASS_COLORS, plot_coverage_map, plot_map
+from avzone.plots._radio import plot_sinr_map
 from avzone.plots._runs import (
     plot_latency_breakdown,
     plot_latency_cdf,
@@ -28,6 +29,7 @@ __all__ = [
     "plot_latency_cdf",
     "plot_latency_comparison",
     "plot_map",
+    "plot_sinr_map",
     "plot_site_timeseries",
     "plot_sizing_curve",
     "plot_staleness_cdf",

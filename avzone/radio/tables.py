@@ -12,8 +12,12 @@ system's cut-off distance:
    This is Gudmundson's exponential autocorrelation (Electronics Letters
    27(23), 1991), the model TR 38.901 §7.4.4 and §7.6.3 use. The two
    directions of a road are independent draws;
-3. LOS where Φ(driver) < P_LOS(d2D): the marginal LOS probability is the
-   standard's and the state is spatially consistent along the road;
+3. ``los: random``: LOS where Φ(driver) < P_LOS(d2D): the marginal LOS
+   probability is the standard's and the state is spatially consistent along
+   the road (TR 38.901 §7.6.3.3 in spirit). ``los: expected``: no state, the
+   path gain is the LOS-probability-weighted mean of the LOS and NLOS gains
+   (in mW), and the shadowing is √P·σ_LOS·z_LOS + √(1 − P)·σ_NLOS·z_NLOS (the
+   variances mix with P_LOS). ``always`` / ``never``: one state everywhere;
 4. received power = P_tx + G_tx + G_rx − PL − shadowing;
 5. per sample the best station (highest received power), the ``TOP_K``
    strongest, and the total power of all stations. Stations beyond the
@@ -42,7 +46,7 @@ from avzone.scenario._radio import Radio
 
 __all__ = ["TOP_K", "RadioTable", "build_table", "edge_sinr_percentiles", "system_tables"]
 
-TOP_K = 4
+TOP_K = 8
 """Strongest stations kept per sample (serving-cell look-ups during handover)."""
 
 _CHUNK_PAIRS = 2_000_000
@@ -190,19 +194,28 @@ def build_table(
         station, sample, d2d, far_mw = _pairs_and_far(xy, stations, radio)
         runs = _runs(station, sample, sample_edge, sample_step_m)
         los_driver = _ar1(runs, radio.los_corr_m, rng)
-        if radio.los == "random":
-            los = ndtr(los_driver) < los_probability(model, d2d, radio.vehicle_height_m)
+        h_bs, h_ut = radio.station_height_m, radio.vehicle_height_m
+        p_los = los_probability(model, d2d, h_ut)
+        if radio.los == "expected":  # mean received power over the LOS state, in mW
+            pl_los = path_loss_db(model, d2d, True, radio.fc_ghz, h_bs, h_ut)
+            pl_nlos = path_loss_db(model, d2d, False, radio.fc_ghz, h_bs, h_ut)
+            pl = -10.0 * np.log10(
+                p_los * 10.0 ** (-pl_los / 10.0) + (1.0 - p_los) * 10.0 ** (-pl_nlos / 10.0)
+            )
+            weight = p_los  # of the LOS shadowing (variances mix with P_LOS)
         else:
-            los = np.full(len(d2d), radio.los == "always")
-        pl = path_loss_db(
-            model, d2d, los, radio.fc_ghz, radio.station_height_m, radio.vehicle_height_m
-        )
+            if radio.los == "random":
+                los = ndtr(los_driver) < p_los
+            else:
+                los = np.full(len(d2d), radio.los == "always")
+            pl = path_loss_db(model, d2d, los, radio.fc_ghz, h_bs, h_ut)
+            weight = los.astype(float)
         if radio.shadowing:
             corr_los, corr_nlos = SHADOW_CORR_M[model]
             sigma_los, sigma_nlos = SHADOW_SIGMA_DB[model]
             z_los = _ar1(runs, corr_los, rng)
             z_nlos = _ar1(runs, corr_nlos, rng)
-            pl = pl + np.where(los, sigma_los * z_los, sigma_nlos * z_nlos)
+            pl = pl + np.sqrt(weight) * sigma_los * z_los + np.sqrt(1.0 - weight) * sigma_nlos * z_nlos
         rx = radio.tx_power_dbm + radio.tx_gain_dbi + radio.rx_gain_dbi - pl
         total = np.bincount(sample, weights=10.0 ** (rx / 10.0), minlength=n)
         total += far_mw

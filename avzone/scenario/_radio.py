@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 RADIO_MODELS = ("disk", "uma", "umi", "rma", "v2v_urban", "v2v_highway")
-LOS_STATES = ("random", "always", "never")
+LOS_STATES = ("random", "expected", "always", "never")
 HANDOVER_DURING = ("wait", "lose")
 
 
