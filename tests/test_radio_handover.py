@@ -10,6 +10,7 @@ tries failing with probability p lose a message with probability p^N.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,14 @@ from avzone.scenario import load_scenario
 from avzone.vehicles.mobility import Vehicle
 
 TWO_CELLS = {"place": {"rule": "list", "positions_m": [[0, 0], [1000, 0]]}}
-RADIO = {"model": "uma", "los": "always", "shadowing": False, "load": 0.0, "cutoff_m": 5000,
-         "harq": {"max_tx": 8}}
+RADIO = {
+    "model": "uma",
+    "los": "always",
+    "shadowing": False,
+    "load": 0.0,
+    "cutoff_m": 5000,
+    "harq": {"max_tx": 8},
+}
 
 
 def _data(tmp_path: Path, handover: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -43,8 +50,12 @@ def _tracker(world: World, hysteresis_db: float = 3.0, ttt_s: float = 0.0) -> A3
     table = world.uu_table
     assert table is not None
     return A3Tracker(
-        table.top.tolist(), table.top_rx_dbm.tolist(), (table.serving >= 0).tolist(),
-        hysteresis_db=hysteresis_db, ttt_s=ttt_s, interruption_s=0.03,
+        table.top.tolist(),
+        table.top_rx_dbm.tolist(),
+        (table.serving >= 0).tolist(),
+        hysteresis_db=hysteresis_db,
+        ttt_s=ttt_s,
+        interruption_s=0.03,
     )
 
 
@@ -110,10 +121,17 @@ def test_a_run_counts_one_handover_per_crossing(tmp_path: Path) -> None:
 def _control(tmp_path: Path, during: str) -> dict[str, Any]:
     data = _data(tmp_path, {"interruption_ms": 500, "during": during})
     data["car"]["flows"] = {
-        "control": {"rate_hz": 10, "size_bytes": 1200, "via": "uu", "service": "planning",
-                    "deadline_ms": 50}
+        "control": {
+            "rate_hz": 10,
+            "size_bytes": 1200,
+            "via": "uu",
+            "service": "planning",
+            "deadline_ms": 50,
+        }
     }
-    data["cloud"]["services"] = {"planning": {"sites": ["edge"], "time": {"dist": "constant", "mean_ms": 1}}}
+    data["cloud"]["services"] = {
+        "planning": {"sites": ["edge"], "time": {"dist": "constant", "mean_ms": 1}}
+    }
     return data
 
 
@@ -121,9 +139,13 @@ def test_handover_interruption_loses_or_delays_messages(tmp_path: Path) -> None:
     """A 500 ms interruption at 10 Hz: ``lose`` loses exactly 5 messages (HARQ with 8 tries
     at these SINRs loses none: BLER ≤ 0.06, 0.06⁸ < 1e-9); ``wait`` loses none and the
     first message after the handover waits 400–500 ms."""
-    lose = avzone.run(write_scenario(tmp_path, _control(tmp_path, "lose"))).summary["flows"]["control"]
+    lose = avzone.run(write_scenario(tmp_path, _control(tmp_path, "lose"))).summary["flows"][
+        "control"
+    ]
     assert lose["failures"]["radio"] == 5
-    wait = avzone.run(write_scenario(tmp_path, _control(tmp_path, "wait"))).summary["flows"]["control"]
+    wait = avzone.run(write_scenario(tmp_path, _control(tmp_path, "wait"))).summary["flows"][
+        "control"
+    ]
     assert wait["failures"]["radio"] == 0
     assert wait["latency_ms"]["max"] > 400
 
@@ -137,7 +159,13 @@ def test_harq_loss_through_the_access_hop(tmp_path: Path) -> None:
     world = World.build(load_scenario(write_scenario(tmp_path, data)))
     access = Access(world)
     n_samples = len(world.samples.xy)
-    access._legs[("pc5", 300)] = ([0] * n_samples, [0.001] * n_samples, [0.2] * n_samples)
+    leg = access._leg("pc5", 300)  # then every sample: RSU 0, 1 ms fixed, BLER 0.2
+    access._legs[("pc5", 300)] = dataclasses.replace(
+        leg,
+        station=[0] * n_samples,
+        base_s=[0.001] * n_samples,
+        log_bler=[math.log(0.2)] * n_samples,
+    )
     vehicle = Vehicle(0, np.zeros(1))
     n = 200_000
     delays = []

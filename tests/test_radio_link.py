@@ -49,13 +49,21 @@ def test_block_error_rate_closed_forms() -> None:
 
 def test_link_adaptation_meets_the_target_inside_the_mcs_range() -> None:
     """Inside [η_min, η_max] the first-try BLER equals the target; below η_min it is higher."""
-    kwargs = {"bler_target": 0.1, "diversity": 2, "gap_db": 1.0, "eta_min": 0.2344, "eta_max": 5.5547}
+    kwargs = {
+        "bler_target": 0.1,
+        "diversity": 2,
+        "gap_db": 1.0,
+        "eta_min": 0.2344,
+        "eta_max": 5.5547,
+    }
     sinr = np.array([-10.0, 5.0, 15.0, 60.0])
     eta = adapted_efficiency(sinr, **kwargs)
     bler = block_error_rate(sinr, eta, diversity=2, gap_db=1.0)
-    assert eta[0] == 0.2344 and bler[0] > 0.1
+    assert eta[0] == 0.2344
+    assert bler[0] > 0.1
     assert bler[1:3] == pytest.approx([0.1, 0.1], rel=1e-9)
-    assert eta[3] == 5.5547 and bler[3] < 0.1
+    assert eta[3] == 5.5547
+    assert bler[3] < 0.1
 
 
 def test_slots() -> None:
@@ -77,4 +85,6 @@ def test_harq_loss_is_p_to_the_n(p: float, max_tx: int) -> None:
     assert lost == pytest.approx(p**max_tx, abs=5 * sigma)
     for k in range(1, max_tx + 1):
         expected = p ** (k - 1) * (1 - p)
-        assert float(np.mean(tries == k)) == pytest.approx(expected, abs=5 * math.sqrt(expected / n))
+        assert float(np.mean(tries == k)) == pytest.approx(
+            expected, abs=5 * math.sqrt(expected / n)
+        )

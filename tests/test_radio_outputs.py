@@ -46,7 +46,8 @@ def test_summary_and_geojson_carry_sinr(radio_run: tuple[Path, avzone.Results]) 
     run_dir, results = radio_run
     summary = json.loads((run_dir / "summary.json").read_text())
     uu = summary["coverage"]["uu"]
-    assert uu["model"] == "umi" and uu["sinr_min_db"] == -5
+    assert uu["model"] == "umi"
+    assert uu["sinr_min_db"] == -5
     assert uu["sinr_db_p10"] <= uu["sinr_db_p50"]
     assert summary["coverage"]["pc5"]["model"] == "v2v_urban"
     assert summary["network"]["handovers_per_vehicle_km"] is not None
@@ -66,18 +67,33 @@ def test_sinr_map_and_cli(radio_run: tuple[Path, avzone.Results], tmp_path: Path
     without SINR for the system is one line with exit code 2."""
     run_dir, _ = radio_run
     run = load_run(run_dir)
-    fig, ax = plot_sinr_map(run, "uu", "p10")
+    _, ax = plot_sinr_map(run, "uu", "p10")
     lines = [c for c in ax.collections if isinstance(c, LineCollection)]
     drawn = np.sort(np.ma.filled(lines[0].get_array(), np.nan))
     expected = np.sort(
-        [np.nan if (v := f["properties"]["uu_sinr_db_p10"]) is None else v
-         for f in run.coverage["features"]]
+        [
+            np.nan if (v := f["properties"]["uu_sinr_db_p10"]) is None else v
+            for f in run.coverage["features"]
+        ]
     )
     assert np.allclose(drawn, expected, equal_nan=True)
     out = tmp_path / "uu.png"
     assert main(["map", "show", "--coverage", str(run_dir), "-o", str(out)]) == 0
     assert out.read_bytes().startswith(b"\x89PNG")
-    assert main(["map", "show", "--coverage", str(run_dir), "--system", "perception",
-                 "-o", str(tmp_path / "x.png")]) == 2
+    assert (
+        main(
+            [
+                "map",
+                "show",
+                "--coverage",
+                str(run_dir),
+                "--system",
+                "perception",
+                "-o",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "x.png").exists()
     assert main(["map", "show", "-o", str(tmp_path / "y.png")]) == 2

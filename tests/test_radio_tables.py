@@ -42,8 +42,15 @@ def _uma_los_db(d2d: float) -> float:
 def test_single_cell_coverage_radius_is_the_link_budget_solution(tmp_path: Path) -> None:
     """10 dBm + 8 dBi, noise −174 + 80 + 7 = −87 dBm, SINR ≥ 20 dB ⇒ PL(R) = 85 dB ⇒ R ≈ 122.6 m.
     Every 10 m sample of the 1000 m road is covered exactly when its midpoint is within R."""
-    radio = {**DETERMINISTIC, "tx_power_dbm": 10, "tx_gain_dbi": 8, "rx_gain_dbi": 0,
-             "noise_figure_db": 7, "bandwidth_mhz": 100, "sinr_min_db": 20}
+    radio = {
+        **DETERMINISTIC,
+        "tx_power_dbm": 10,
+        "tx_gain_dbi": 8,
+        "rx_gain_dbi": 0,
+        "noise_figure_db": 7,
+        "bandwidth_mhz": 100,
+        "sinr_min_db": 20,
+    }
     world = _world(tmp_path, {"place": {"rule": "list", "positions_m": [[0, 0]]}, "radio": radio})
     noise_dbm = -174 + 10 * math.log10(100e6) + 7
     radius = brentq(lambda d: 10 + 8 - _uma_los_db(d) - noise_dbm - 20, 10.0, 500.0)
@@ -85,18 +92,23 @@ def test_shadowing_is_spatially_correlated_and_seeded(tmp_path: Path) -> None:
     exp(−10/37) ≈ 0.76 (UMa LOS decorrelation 37 m, REFERENCE.md §1); the same seed gives
     the same table. Tolerance: ±0.1 on the lag-1 correlation over 2 × 100 samples × 4 cells."""
     radio = {"model": "uma", "los": "always", "cutoff_m": 5000, "tx_power_dbm": 46}
-    cells = {"place": {"rule": "list", "positions_m": [[-3000, 0], [-3000, 10], [4000, 0], [4000, 5]]},
-             "radio": radio}
+    cells = {
+        "place": {"rule": "list", "positions_m": [[-3000, 0], [-3000, 10], [4000, 0], [4000, 5]]},
+        "radio": radio,
+    }
     world = _world(tmp_path, cells)
     again = _world(tmp_path, cells)
-    assert world.uu_table is not None and again.uu_table is not None
+    assert world.uu_table is not None
+    assert again.uu_table is not None
     assert np.array_equal(world.uu_table.top_rx_dbm, again.uu_table.top_rx_dbm)
     from avzone.radio.pathloss import uma_los
 
     lags = []
     for c in range(4):
         for e in range(2):
-            sl = slice(int(world.samples.start[e]), int(world.samples.start[e] + world.samples.count[e]))
+            sl = slice(
+                int(world.samples.start[e]), int(world.samples.start[e] + world.samples.count[e])
+            )
             d = np.hypot(*(world.samples.xy[sl] - world.cell_xy[c]).T)
             top, rx = world.uu_table.top[sl], world.uu_table.top_rx_dbm[sl]
             got = np.array([rx[i][list(top[i]).index(c)] for i in range(len(d))])

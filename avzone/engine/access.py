@@ -96,6 +96,26 @@ def leg_arrays(
     return base, bler
 
 
+def _log_bler(bler: np.ndarray) -> np.ndarray:
+    """ln of the block error rate for the HARQ draw: −inf for 0, and just below 0 for 1
+    (every try fails)."""
+    with np.errstate(divide="ignore"):
+        return np.log(np.minimum(bler, 1.0 - 1e-12))
+
+
+@dataclass(frozen=True)
+class _Leg:
+    """What a hop of one size needs, as lists for the per-message path."""
+
+    station: list[int]
+    base_s: list[float]
+    log_bler: list[float]
+    max_tx: int
+    rtt_s: float
+    slot_s: float
+    sinr_min_db: float
+
+
 @dataclass(frozen=True)
 class _Direction:
     """One direction of one system: its table, SINR shift, bandwidth, rate cap, fixed delay."""
@@ -125,7 +145,10 @@ class Access:
         pc5, cells = scenario.road.pc5, scenario.network.cells
         if world.pc5_table is not None:
             self._directions["pc5"] = _Direction(
-                world.pc5_table, 0.0, pc5.radio.bandwidth_mhz * 1e6, pc5.rate_mbps * 1e6,
+                world.pc5_table,
+                0.0,
+                pc5.radio.bandwidth_mhz * 1e6,
+                pc5.rate_mbps * 1e6,
                 pc5.latency_ms / 1000,
             )
         self.tracker: A3Tracker | None = None
@@ -133,7 +156,10 @@ class Access:
         if world.uu_table is not None:
             table, radio = world.uu_table, cells.radio
             self._directions["uu_down"] = _Direction(
-                table, 0.0, radio.bandwidth_mhz * 1e6, cells.downlink_rate_mbps * 1e6,
+                table,
+                0.0,
+                radio.bandwidth_mhz * 1e6,
+                cells.downlink_rate_mbps * 1e6,
                 cells.downlink_latency_ms / 1000,
             )
             # uplink SINR = DL received power − P_BS + P_UE − uplink noise − margin, minus the DL SINR
@@ -141,7 +167,10 @@ class Access:
             self._ul_offset_db = radio.ue_tx_power_dbm - radio.tx_power_dbm - ul_noise
             self._ul_offset_db -= radio.uplink_interference_db
             self._directions["uu_up"] = _Direction(
-                table, math.nan, radio.uplink_bandwidth_mhz * 1e6, cells.uplink_rate_mbps * 1e6,
+                table,
+                math.nan,
+                radio.uplink_bandwidth_mhz * 1e6,
+                cells.uplink_rate_mbps * 1e6,
                 cells.uplink_latency_ms / 1000,
             )
             ho = cells.handover
@@ -160,7 +189,7 @@ class Access:
         self._start: list[int] = samples.start.tolist()
         self._count: list[int] = samples.count.tolist()
         self._step: list[float] = samples.step_m.tolist()
-        self._legs: dict[tuple[str, int], tuple[list[int], list[float], list[float]]] = {}
+        self._legs: dict[tuple[str, int], _Leg] = {}
 
     def has(self, system: str) -> bool:
         """Whether ``system`` (``pc5``, ``uu_up``, ``uu_down``) uses a SINR model."""
@@ -220,8 +249,9 @@ class Access:
 
     # -- one hop -------------------------------------------------------------------
 
-    def _leg(self, system: str, size_bytes: int) -> tuple[list[int], list[float], list[float]]:
-        """Per sample for the best station: (station or −1, delay before HARQ, BLER)."""
+    def _leg(self, system: str, size_bytes: int) -> _Leg:
+        """Per sample for the best station: station (−1: not covered), delay before HARQ
+        and slot alignment, ln(BLER); and the system's HARQ and slot constants."""
         key = (system, size_bytes)
         leg = self._legs.get(key)
         if leg is None:
@@ -229,58 +259,72 @@ class Access:
             sinr = d.table.sinr_db
             if system == "uu_up":
                 sinr = d.table.rx_dbm + self._ul_offset_db
+            radio = d.table.radio
             base, bler = leg_arrays(
-                sinr, size_bytes, d.table.radio, bandwidth_hz=d.bandwidth_hz,
-                rate_cap_bps=d.rate_cap_bps, fixed_s=d.fixed_s,
+                sinr,
+                size_bytes,
+                radio,
+                bandwidth_hz=d.bandwidth_hz,
+                rate_cap_bps=d.rate_cap_bps,
+                fixed_s=d.fixed_s,
             )
-            leg = self._legs[key] = (d.table.serving.tolist(), base.tolist(), bler.tolist())
+            leg = self._legs[key] = _Leg(
+                d.table.serving.tolist(),
+                base.tolist(),
+                _log_bler(bler).tolist(),
+                radio.harq.max_tx,
+                radio.harq.rtt_ms / 1000,
+                slot_s(radio.numerology),
+                radio.sinr_min_db,
+            )
         return leg
 
     def hop(
         self, system: str, vehicle: Vehicle, sample: int, size_bytes: int, now_s: float
     ) -> tuple[int, float]:
         """One radio hop of ``size_bytes`` from (or to) the vehicle on ``sample`` at ``now_s``."""
-        stations, base, bler = self._leg(system, size_bytes)
+        leg = self._legs.get((system, size_bytes)) or self._leg(system, size_bytes)
         extra_s = 0.0
         if system == "pc5":
-            station = stations[sample]
+            station = leg.station[sample]
             if station < 0:
                 return OUT_OF_COVERAGE, 0.0
-            base_s, p = base[sample], bler[sample]
+            base_s, log_p = leg.base_s[sample], leg.log_bler[sample]
         else:
-            self.on_edge(vehicle, now_s)
-            state = self.states[vehicle]
+            state = self.states.get(vehicle)
+            if (
+                state is None
+                or state.edge != vehicle.edge
+                or state.t_enter_s != vehicle.t_enter_s
+                or state.candidate >= 0
+                or state.k != sample - self._start[state.edge]
+            ):
+                self.on_edge(vehicle, now_s)  # catch up (else nothing can have changed)
+                state = self.states[vehicle]
             station = state.serving
-            if station < 0 or self._uu_sinr[sample] < self._directions[system].table.radio.sinr_min_db:
+            if station < 0 or self._uu_sinr[sample] < leg.sinr_min_db:
                 return OUT_OF_COVERAGE, 0.0
             if station == self._best[sample]:
-                base_s, p = base[sample], bler[sample]
+                base_s, log_p = leg.base_s[sample], leg.log_bler[sample]
             else:
                 got = self._other_cell(system, station, sample, size_bytes)
                 if got is None:
                     return OUT_OF_COVERAGE, 0.0
-                base_s, p = got
+                base_s, log_p = got
             if now_s < state.interrupted_until_s:
                 if self._lose_in_handover:
                     return LOST, 0.0
                 extra_s = state.interrupted_until_s - now_s
-        d = self._directions[system]
-        radio = d.table.radio
-        if p > 0.0:
-            if p >= 1.0:
-                return LOST, 0.0
-            failures = int(math.log(self.draw() or 1e-300) / math.log(p))
-            if failures >= radio.harq.max_tx:
-                return LOST, 0.0
-        else:
-            failures = 0
-        slot = slot_s(radio.numerology)
-        return station, extra_s + base_s + self.draw() * slot + failures * radio.harq.rtt_ms / 1000
+        # failures before the first success: floor(ln u / ln p); p = 0 gives ln p = −inf → 0
+        failures = int(math.log(self.draw() or 1e-300) / log_p)
+        if failures >= leg.max_tx:
+            return LOST, 0.0
+        return station, extra_s + base_s + self.draw() * leg.slot_s + failures * leg.rtt_s
 
     def _other_cell(
         self, system: str, cell: int, sample: int, size_bytes: int
     ) -> tuple[float, float] | None:
-        """(delay before HARQ, BLER) through a cell that is not the sample's best (during A3)."""
+        """(delay before HARQ, ln BLER) through a cell that is not the sample's best (during A3)."""
         d = self._directions[system]
         table = d.table
         top = table.top[sample].tolist()
@@ -293,7 +337,11 @@ class Access:
         if system == "uu_up":
             sinr = rx + self._ul_offset_db
         base, bler = leg_arrays(
-            np.array([sinr]), size_bytes, table.radio, bandwidth_hz=d.bandwidth_hz,
-            rate_cap_bps=d.rate_cap_bps, fixed_s=d.fixed_s,
+            np.array([sinr]),
+            size_bytes,
+            table.radio,
+            bandwidth_hz=d.bandwidth_hz,
+            rate_cap_bps=d.rate_cap_bps,
+            fixed_s=d.fixed_s,
         )
-        return float(base[0]), float(bler[0])
+        return float(base[0]), float(_log_bler(bler)[0])

@@ -148,9 +148,7 @@ class _EventRun:
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
             if self.access is not None:  # handovers up to the end
                 self.access.leave(vehicle, env.now)
-        return RunRecord(
-            self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.access
-        )
+        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.access)
 
     # -- vehicles ----------------------------------------------------------------
 

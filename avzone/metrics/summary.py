@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder
 from avzone.metrics._radio import coverage_sinr, network_radio
+from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder
 from avzone.network.coverage import covered_fraction
 from avzone.roads import map_info
 

@@ -115,7 +115,9 @@ def block_error_rate(
     return np.asarray(gammainc(diversity, x), dtype=float)
 
 
-def transmission_slots(size_bytes: ArrayLike, rate_bps: ArrayLike, slot_length_s: float) -> np.ndarray:
+def transmission_slots(
+    size_bytes: ArrayLike, rate_bps: ArrayLike, slot_length_s: float
+) -> np.ndarray:
     """Whole slots needed to send ``size_bytes`` at ``rate_bps`` (at least one).
 
     >>> int(transmission_slots(1200, 50e6, 0.0005))  # 9600 bit, 25 000 bit per slot

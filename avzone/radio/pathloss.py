@@ -268,11 +268,20 @@ def path_loss_db(
     if model in ("v2v_urban", "v2v_highway"):
         near, far = _d3d(near, h_bs, h_ut), _d3d(far, h_bs, h_ut)
     if model == "uma":
-        out[is_los], out[~is_los] = uma_los(near, fc_ghz, h_bs, h_ut), uma_nlos(far, fc_ghz, h_bs, h_ut)
+        out[is_los], out[~is_los] = (
+            uma_los(near, fc_ghz, h_bs, h_ut),
+            uma_nlos(far, fc_ghz, h_bs, h_ut),
+        )
     elif model == "umi":
-        out[is_los], out[~is_los] = umi_los(near, fc_ghz, h_bs, h_ut), umi_nlos(far, fc_ghz, h_bs, h_ut)
+        out[is_los], out[~is_los] = (
+            umi_los(near, fc_ghz, h_bs, h_ut),
+            umi_nlos(far, fc_ghz, h_bs, h_ut),
+        )
     elif model == "rma":
-        out[is_los], out[~is_los] = rma_los(near, fc_ghz, h_bs, h_ut), rma_nlos(far, fc_ghz, h_bs, h_ut)
+        out[is_los], out[~is_los] = (
+            rma_los(near, fc_ghz, h_bs, h_ut),
+            rma_nlos(far, fc_ghz, h_bs, h_ut),
+        )
     elif model == "v2v_urban":
         out[is_los], out[~is_los] = v2v_urban_los(near, fc_ghz), v2v_urban_nlos(far, fc_ghz)
     else:

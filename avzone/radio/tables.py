@@ -139,9 +139,7 @@ class _Runs:
     length: int
 
 
-def _runs(
-    station: np.ndarray, sample: np.ndarray, edge: np.ndarray, step_m: np.ndarray
-) -> _Runs:
+def _runs(station: np.ndarray, sample: np.ndarray, edge: np.ndarray, step_m: np.ndarray) -> _Runs:
     m = len(station)
     cont = np.zeros(m, dtype=bool)
     if m > 1:
@@ -204,10 +202,8 @@ def build_table(
             )
             weight = p_los  # of the LOS shadowing (variances mix with P_LOS)
         else:
-            if radio.los == "random":
-                los = ndtr(los_driver) < p_los
-            else:
-                los = np.full(len(d2d), radio.los == "always")
+            fixed = np.full(len(d2d), radio.los == "always")
+            los = ndtr(los_driver) < p_los if radio.los == "random" else fixed
             pl = path_loss_db(model, d2d, los, radio.fc_ghz, h_bs, h_ut)
             weight = los.astype(float)
         if radio.shadowing:
@@ -215,10 +211,13 @@ def build_table(
             sigma_los, sigma_nlos = SHADOW_SIGMA_DB[model]
             z_los = _ar1(runs, corr_los, rng)
             z_nlos = _ar1(runs, corr_nlos, rng)
-            pl = pl + np.sqrt(weight) * sigma_los * z_los + np.sqrt(1.0 - weight) * sigma_nlos * z_nlos
+            pl = (
+                pl
+                + np.sqrt(weight) * sigma_los * z_los
+                + np.sqrt(1.0 - weight) * sigma_nlos * z_nlos
+            )
         rx = radio.tx_power_dbm + radio.tx_gain_dbi + radio.rx_gain_dbi - pl
-        total = np.bincount(sample, weights=10.0 ** (rx / 10.0), minlength=n)
-        total += far_mw
+        total = np.bincount(sample, weights=10.0 ** (rx / 10.0), minlength=n) + far_mw
         # by sample, strongest first: one float key (rx is within ±500 dBm)
         order = np.argsort(sample * 1000.0 - np.clip(rx, -499.0, 499.0))
         s_sorted = sample[order]

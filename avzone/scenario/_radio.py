@@ -91,7 +91,12 @@ PC5_RADIO = Radio(
 )
 """Defaults of ``road.rsu.pc5.radio`` (a 5.9 GHz, 20 MHz C-V2X sidelink)."""
 
-_UPLINK_KEYS = ("ue_tx_power_dbm", "uplink_bandwidth_mhz", "bs_noise_figure_db", "uplink_interference_db")
+_UPLINK_KEYS = (
+    "ue_tx_power_dbm",
+    "uplink_bandwidth_mhz",
+    "bs_noise_figure_db",
+    "uplink_interference_db",
+)
 
 
 @dataclass(frozen=True)
@@ -130,8 +135,16 @@ def parse_radio(r: Reader, default: Radio, *, uplink: bool) -> Radio:
             values[name] = r.number(name, current, min_value=1e-6, max_value=0.5)
         elif name == "vehicle_height_m":
             values[name] = r.number(name, current, min_value=1.0, max_value=10.0)
-        elif name in ("fc_ghz", "bandwidth_mhz", "station_height_m", "los_corr_m", "cutoff_m",
-                      "eta_min", "eta_max", "uplink_bandwidth_mhz"):
+        elif name in (
+            "fc_ghz",
+            "bandwidth_mhz",
+            "station_height_m",
+            "los_corr_m",
+            "cutoff_m",
+            "eta_min",
+            "eta_max",
+            "uplink_bandwidth_mhz",
+        ):
             values[name] = r.number(name, current, min_value=0, strict_min=True)
         else:  # powers, gains, noise figures, thresholds, margins: any real number in dB(m)
             values[name] = r.number(name, current)
@@ -147,7 +160,8 @@ def parse_radio(r: Reader, default: Radio, *, uplink: bool) -> Radio:
         from avzone.errors import ScenarioError
 
         raise ScenarioError(
-            r.at("eta_max"), f"expected a number >= eta_min ({radio.eta_min:g}), got {radio.eta_max:g}"
+            r.at("eta_max"),
+            f"expected a number >= eta_min ({radio.eta_min:g}), got {radio.eta_max:g}",
         )
     return radio
 

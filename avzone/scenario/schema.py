@@ -182,7 +182,7 @@ class Cells:
     downlink_rate_mbps: float = 200.0
     loss: float = 0.001
     radio: Radio = UU_RADIO
-    handover: Handover = Handover()
+    handover: Handover = field(default_factory=Handover)
 
 
 @dataclass(frozen=True)
