@@ -76,7 +76,7 @@ def leg_arrays(
     ``min(η(SINR) · bandwidth, rate cap)``.
 
     >>> from avzone.scenario._radio import UU_RADIO
-    >>> base, bler = leg_arrays(np.array([30.0]), 1200, UU_RADIO, bandwidth_hz=100e6,
+    >>> base, bler = leg_arrays(np.array([15.0]), 1200, UU_RADIO, bandwidth_hz=100e6,
     ...                         rate_cap_bps=50e6, fixed_s=0.004)
     >>> round(float(base[0]), 4), round(float(bler[0]), 4)   # one 0.5 ms slot, the 10 % target
     (0.0045, 0.1)
