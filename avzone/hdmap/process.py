@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -111,7 +112,7 @@ class HdMap(Delivery):
         """SimPy process: Poisson changes at the road spots; starts the scheduled ones."""
         for time_s, sample, kind, duration_s in self._scheduled():
             self.env.timeout(time_s).callbacks.append(
-                self._later(lambda s=sample, k=kind, d=duration_s: self.change_at(s, k, d))
+                self._later(partial(self.change_at, sample, kind, duration_s))
             )
         total = float(self.spot_rate_per_s.sum())
         if total <= 0:
@@ -259,7 +260,7 @@ class HdMap(Delivery):
             s_m = c.s_m if c.edge == edge else length - c.s_m
             at_s = max(0.0, s_m) / vehicle.speed_mps
             self.env.timeout(at_s).callbacks.append(
-                self._later(lambda c=c: self._vehicle_pass(vehicle, edge, c))
+                self._later(partial(self._vehicle_pass, vehicle, edge, c))
             )
 
     def _vehicle_pass(self, vehicle: Vehicle, edge: int, c: Change) -> None:
