@@ -101,6 +101,7 @@ class HdMap(Delivery):
         self.detection = spec.detection
         self.sites: list[Site] = []
         self.world_rsu = np.empty(0, dtype=int)
+        self.scheduled = self._scheduled()
         self.detected_s: list[float] = []
         self.confirmed_s: list[float] = []
         self.detections = 0
@@ -110,7 +111,7 @@ class HdMap(Delivery):
 
     def run_changes(self) -> Generator[Any, Any, None]:
         """SimPy process: Poisson changes at the road spots; starts the scheduled ones."""
-        for time_s, sample, kind, duration_s in self._scheduled():
+        for time_s, sample, kind, duration_s in self.scheduled:
             self.env.timeout(time_s).callbacks.append(
                 self._later(partial(self.change_at, sample, kind, duration_s))
             )

@@ -195,6 +195,8 @@ def _change_row(row: object, where: str) -> ScheduledChange:
 
     def number(name: str, default: float | None = None, minimum: float | None = None) -> float:
         value = row.get(name, default)
+        if value is None:
+            raise ScenarioError(where, f"{name}: required column is missing")
         try:
             x = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
