@@ -198,7 +198,7 @@ def _change_row(row: object, where: str) -> ScheduledChange:
         if value is None:
             raise ScenarioError(where, f"{name}: required column is missing")
         try:
-            x = float(value)  # type: ignore[arg-type]
+            x = float(value)
         except (TypeError, ValueError):
             raise ScenarioError(where, f"{name}: expected a number, got {value!r}") from None
         if not math.isfinite(x) or (minimum is not None and x < minimum):
