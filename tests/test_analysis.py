@@ -145,3 +145,21 @@ def test_staleness_vs_release_cadence_grows_with_the_interval(tmp_path: Path) ->
     # batch releases at multiples of the interval: the mean lag grows with it (60 s delay + ~interval/2)
     assert lag["60.0"] + 60 < lag["300.0"]
     assert (tmp_path / "staleness_vs_cadence.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_hdmap_staleness_cdf_compares_the_variants(tmp_path: Path) -> None:
+    script = _load("hdmap_staleness_cdf")
+    variants = [
+        str(ROOT / "scenarios" / f"etown-hdmap-{v}.yaml") for v in ("continuous-push", "batch-push")
+    ]
+    argv = [*variants, "--out", str(tmp_path), "--duration-s", "240"]
+    assert script.main(argv) == 0  # type: ignore[attr-defined]
+    with (tmp_path / "hdmap_variants.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["scenario"] for r in rows] == [
+        "etown-hdmap-continuous-push",
+        "etown-hdmap-batch-push",
+    ]
+    assert all(float(r["stale_vehicle_km"]) > 0 for r in rows)
+    assert (tmp_path / "etown-hdmap-batch-push" / "quantiles.csv").exists()
+    assert (tmp_path / "staleness_cdf.png").read_bytes().startswith(b"\x89PNG")
