@@ -233,3 +233,33 @@ def test_a_run_fills_the_hdmap_summary_and_repeats_exactly(
     assert a["map_bytes_per_h"] == pytest.approx(
         a["download_bytes_per_h"] + a["upload_bytes_per_h"]
     )
+
+
+def test_scheduled_changes_by_lonlat_and_by_road_id(tmp_path: Path) -> None:
+    """The map is in EPSG:32650: the lon/lat of (X0 + 703, Y0) snaps to the sample centred
+    at 705 m; road ``r`` (the whole 1000 m road) to its middle sample, 495 or 505 m."""
+    from pyproj import Transformer
+    from tinyzone import X0, Y0
+
+    lon, lat = Transformer.from_crs("EPSG:32650", "EPSG:4326", always_xy=True).transform(
+        X0 + 703, Y0
+    )
+    (tmp_path / "works.yaml").write_text(
+        f"- {{time_s: 1, lon: {lon!r}, lat: {lat!r}}}\n- {{time_s: 2, edge: r}}\n"
+    )
+    data = scenario_dict(straight_road_map(tmp_path), hdmap={"changes": {"file": "works.yaml"}})
+    world = avzone.build_world(write_scenario(tmp_path, data))
+    env = simpy.Environment()
+    hd = HdMap(env, world, np.random.default_rng(0))
+    env.process(hd.run_changes())
+    env.run(until=5)
+    x = [float(world.samples.xy[c.sample, 0] - world.bbox_m[0]) for c in hd.all_changes]
+    assert x[0] == pytest.approx(705.0)
+    assert round(x[1]) in (495, 505)
+
+
+def test_an_unknown_road_id_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "works.csv").write_text("time_s,edge\n1,nope\n")
+    data = scenario_dict(straight_road_map(tmp_path), hdmap={"changes": {"file": "works.csv"}})
+    with pytest.raises(ScenarioError, match="expected a road id of the map for 'edge', got 'nope'"):
+        avzone.run(write_scenario(tmp_path, data))

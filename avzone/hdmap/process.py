@@ -28,14 +28,15 @@ from typing import Any
 
 import numpy as np
 import simpy
+from pyproj import Transformer
 
 from avzone.cloud import Site, make_distribution
 from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
+from avzone.errors import ScenarioError
 from avzone.hdmap.changes import edge_weights, reverse_edges, snap_to_samples, spot_rates_per_s
 from avzone.hdmap.delivery import Delivery
 from avzone.network import nearest_within
-from avzone.roads.graph import bbox_m
 from avzone.scenario.schema import Flow, ScheduledChange
 from avzone.vehicles.mobility import Vehicle
 
@@ -137,34 +138,27 @@ class HdMap(Delivery):
         ]
 
     def _row_xy(self, row: ScheduledChange) -> tuple[float, float]:
+        """A scheduled change's location in map metres."""
         world = self.world
         if row.xy_m is not None:
             return (world.bbox_m[0] + row.xy_m[0], world.bbox_m[1] + row.xy_m[1])
+        graph = world.graph
         if row.lonlat is not None:
-            from pyproj import Transformer
-
-            graph = world.graph
             crs = graph.graph.get("crs")
             if crs is None:
-                from avzone.errors import ScenarioError
-
                 raise ScenarioError(
-                    "hdmap.changes.file", "lon/lat given but the map has no CRS; use x_m, y_m"
+                    "hdmap.changes.file", "lon/lat given but the map has no CRS; use x_m and y_m"
                 )
             x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(*row.lonlat)
             dx, dy = graph.graph.get("offset_m", (0.0, 0.0))
             return (float(x) + dx, float(y) + dy)
-        for i, (u, v, k) in enumerate(world.samples.edges):
-            if str(world.graph.edges[u, v, k].get("id")) == row.edge:
-                start = int(world.samples.start[i])
-                mid = start + int(world.samples.count[i]) // 2
-                return (float(world.samples.xy[mid, 0]), float(world.samples.xy[mid, 1]))
-        from avzone.errors import ScenarioError
-
-        box = bbox_m(world.graph)
+        samples = world.samples
+        for i, (u, v, k) in enumerate(samples.edges):
+            if str(graph.edges[u, v, k].get("id")) == row.edge:
+                mid = int(samples.start[i]) + int(samples.count[i]) // 2
+                return (float(samples.xy[mid, 0]), float(samples.xy[mid, 1]))
         raise ScenarioError(
-            "hdmap.changes.file",
-            f"no road with id {row.edge!r} on the map (bbox {box[2] - box[0]:.0f} m wide)",
+            "hdmap.changes.file", f"expected a road id of the map for 'edge', got {row.edge!r}"
         )
 
     def change(self, tile: int) -> Change:
