@@ -74,7 +74,8 @@ class Change:
     detected_s: float = math.nan
     confirmed_s: float = math.nan
     released_s: float = math.nan
-    detectors: set[int] = field(default_factory=set)
+    detectors: set[int] = field(default_factory=set)  # whose detections were fused
+    reporters: set[int] = field(default_factory=set)  # who detected it (and uploads)
     gone: bool = False  # expired: nothing left to detect
 
 
@@ -266,6 +267,7 @@ class HdMap(Delivery):
             or vehicle.edge != edge
             or not math.isnan(c.confirmed_s)
             or vehicle.map_versions[c.tile] >= c.version
+            or vehicle.ident in c.reporters
         ):
             return
         self.passes += 1
@@ -294,6 +296,7 @@ class HdMap(Delivery):
         if math.isnan(c.detected_s):
             c.detected_s = now
             self._record(self.detected_s, c, now)
+        c.reporters.add(detector)
         upload(detector)
 
     def _upload_uu(self, vehicle: Vehicle, c: Change, detector: int) -> None:
