@@ -210,7 +210,7 @@ def test_a_change_far_from_any_road_is_an_error(tmp_path: Path) -> None:
 def _detecting(grid_variant: Callable[[dict[str, Any], str], Path], **extra: Any) -> Path:
     hdmap = {
         "tiles": {"size_m": 500},
-        "changes": {"rate_per_tile_per_h": 30},
+        "changes": {"rate_per_tile_per_h": 120},
         "detection": {"service": "planning", "vehicle_probability": 0.8},
         "release": {"mode": "continuous", "delay_s": 5},
         **extra,
@@ -228,6 +228,10 @@ def test_a_run_fills_the_hdmap_summary_and_repeats_exactly(
     stages = a["change_to_s"]
     assert stages["detected"]["count"] > 0
     assert stages["detected"]["p50"] <= stages["confirmed"]["p50"] <= stages["released"]["p50"]
+    # no RSU detection here: detections / passes estimates vehicle_probability 0.8
+    passes = a["detection_passes"]
+    assert passes > 20
+    assert abs(a["detections"] / passes - 0.8) < 4 * np.sqrt(0.8 * 0.2 / passes)
     assert a["control_messages"] > 0
     assert 0 <= a["control_stale_share"] <= 1
     assert a["map_bytes_per_h"] == pytest.approx(

@@ -270,7 +270,8 @@ class HdMap(Delivery):
             or vehicle.ident in c.reporters
         ):
             return
-        self.passes += 1
+        if self.env.now >= self.warmup_s:
+            self.passes += 1
         if self.streams["detect"].random() < self.detection.vehicle_probability:
             self._detected(c, vehicle.ident, lambda d: self._upload_uu(vehicle, c, d))
 

@@ -44,6 +44,7 @@ def hdmap_summary(hd: HdMap | None, window_s: float) -> dict[str, Any]:
         empty = time_stats_s([])
         return {
             "change_to_s": dict.fromkeys(("detected", "confirmed", "released", "delivered"), empty),
+            "detection_passes": 0,
             "detections": 0,
             "control_messages": 0,
             "control_on_stale_map": 0,
@@ -59,6 +60,7 @@ def hdmap_summary(hd: HdMap | None, window_s: float) -> dict[str, Any]:
             "released": time_stats_s(hd.update_lag_s),
             "delivered": time_stats_s(hd.delivered_s),
         },
+        "detection_passes": hd.passes,
         "detections": hd.detections,
         "control_messages": hd.control_sent,
         "control_on_stale_map": hd.control_stale,
