@@ -215,7 +215,10 @@ def _detecting(grid_variant: Callable[[dict[str, Any], str], Path], **extra: Any
         "release": {"mode": "continuous", "delay_s": 5},
         **extra,
     }
-    return grid_variant({"hdmap": hdmap, "duration_s": 300, "car.fleet.count": 20}, "hd.yaml")
+    quiet = {"car.flows.bsm": ..., "car.flows.control.rate_hz": 1, "checks": []}
+    return grid_variant(
+        {"hdmap": hdmap, "duration_s": 300, "car.fleet.count": 20, **quiet}, "hd.yaml"
+    )
 
 
 def test_a_run_fills_the_hdmap_summary_and_repeats_exactly(
