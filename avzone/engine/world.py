@@ -32,6 +32,8 @@ from avzone.scenario import Scenario
 from avzone.scenario.schema import TIERS
 from avzone.vehicles.demand import Demand, build_demand
 from avzone.vehicles.routing import add_travel_times
+from avzone.vehicles.sumo_routes import ListedRoutes, routes_for
+from avzone.vehicles.traces import Traces, traces_for
 
 __all__ = ["SiteInfo", "World", "load_road_graph"]
 
@@ -76,6 +78,8 @@ class World:
     sample_tile: np.ndarray
     edge_tiles: tuple[list[tuple[float, int]], ...]
     demand: Demand
+    listed_routes: ListedRoutes | None = None
+    traces: Traces | None = None
 
     @property
     def n_rsus(self) -> int:
@@ -140,6 +144,8 @@ class World:
             sample_tile=sample_tile,
             edge_tiles=edge_tiles,
             demand=demand,
+            listed_routes=routes_for(scenario, G, {e: i for i, e in enumerate(edges)}),
+            traces=traces_for(scenario, G, samples, sample_tile),
         )
 
 

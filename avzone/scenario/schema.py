@@ -107,6 +107,9 @@ class Fleet:
     under way at t = 0, each somewhere along a trip (uniform in its travel
     time), so that a busy period starts busy. ``arrivals == "fixed"``: ``count``
     vehicles start within the first ``start_window_s`` and drive trip after trip.
+    ``arrivals == "routes"``: the vehicles of the SUMO route file
+    ``routes_file`` depart at their times and drive their listed edges.
+    ``arrivals == "trace"``: the vehicles of ``car.mobility.trace``.
     """
 
     arrivals: str = "poisson"
@@ -115,6 +118,7 @@ class Fleet:
     initial_vehicles: int = 0
     count: int = 0
     start_window_s: float = 60.0
+    routes_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -140,10 +144,12 @@ class Mobility:
     """Edge-by-edge driving: free flow at ``speed_factor`` × the speed limit.
 
     At a signalised node a vehicle waits a uniform time in [0, signal_wait_max_s].
+    With ``trace_file`` the vehicles follow recorded trajectories instead.
     """
 
     speed_factor: float = 1.0
     signal_wait_max_s: float = 0.0
+    trace_file: Path | None = None
 
 
 @dataclass(frozen=True)
