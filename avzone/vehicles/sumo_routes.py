@@ -268,6 +268,8 @@ def _route_trip(
     """The fastest route through ``ends`` (first edge, via edges, last edge)."""
     route = [ends[0]]
     for target in ends[1:]:
+        if target == route[-1]:  # from == to: the vehicle drives that one edge
+            continue
         try:
             nodes = nx.shortest_path(G, route[-1][1], target[0], weight=weight)
         except nx.NetworkXNoPath:
