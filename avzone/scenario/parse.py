@@ -96,10 +96,10 @@ def parse_scenario(
     fleet = _fleet(car.section("fleet"), base_dir)
     zones, od = _demand(car.section("demand"))
     mobility = _mobility(car.section("mobility"), base_dir)
-    if mobility.trace_file is not None:
+    if mobility.traced:
         if car.has("fleet"):
             raise ScenarioError(
-                "car.fleet", "the vehicles come from car.mobility.trace; remove car.fleet"
+                "car.fleet", "the vehicles come from car.mobility (trace or sumo); remove car.fleet"
             )
         fleet = Fleet(arrivals="trace")
     flows = _flows(car, road, cloud)
@@ -253,8 +253,19 @@ def _input_file(r: Reader, key: str, base_dir: Path) -> Path:
 
 def _mobility(r: Reader, base_dir: Path) -> Mobility:
     d = Mobility()
+    if r.has("trace") and r.has("sumo"):
+        raise ScenarioError(r.path, "give either 'trace' or 'sumo', not both")
     if r.has("trace"):
         m = Mobility(trace_file=_input_file(r, "trace", base_dir))
+        r.done()
+        return m
+    if r.has("sumo"):
+        s = r.section("sumo")
+        m = Mobility(
+            sumo_routes_file=_input_file(s, "routes_file", base_dir),
+            sumo_step_s=s.number("step_s", d.sumo_step_s, min_value=0, strict_min=True),
+        )
+        s.done()
         r.done()
         return m
     m = Mobility(

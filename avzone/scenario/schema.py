@@ -144,12 +144,21 @@ class Mobility:
     """Edge-by-edge driving: free flow at ``speed_factor`` × the speed limit.
 
     At a signalised node a vehicle waits a uniform time in [0, signal_wait_max_s].
-    With ``trace_file`` the vehicles follow recorded trajectories instead.
+    With ``trace_file`` the vehicles follow recorded trajectories instead;
+    with ``sumo_routes_file`` SUMO simulates that route file on the map (a
+    SUMO net) and its trajectories (sampled every ``sumo_step_s``) are followed.
     """
 
     speed_factor: float = 1.0
     signal_wait_max_s: float = 0.0
     trace_file: Path | None = None
+    sumo_routes_file: Path | None = None
+    sumo_step_s: float = 1.0
+
+    @property
+    def traced(self) -> bool:
+        """Whether vehicles follow trajectories (a trace file or a SUMO run)."""
+        return self.trace_file is not None or self.sumo_routes_file is not None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -43,11 +44,12 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from avzone.errors import MapError, ScenarioError
+from avzone.errors import AvzoneError, MapError, ScenarioError
 from avzone.network.coverage import RoadSamples
 from avzone.roads._build import read_file_bytes
 from avzone.scenario import Scenario
 from avzone.vehicles.mobility import TileListener, Vehicle
+from avzone.vehicles.sumo_run import run_sumo
 
 __all__ = [
     "TraceTable",
@@ -83,7 +85,8 @@ class Traces:
 
     Per record: time ``t_s``, world edge index ``edge``, distance along it
     ``s_m``, along-edge speed until the next record ``v_mps``, odometer
-    ``odo_m`` (straight-line distance since the first sample) and HD-map ``tile``.
+    ``odo_m`` (straight-line distance since the first sample), HD-map ``tile``
+    and ``row``, the record's row in the :class:`TraceTable` it came from.
     """
 
     ident: tuple[str, ...]
@@ -95,6 +98,7 @@ class Traces:
     v_mps: np.ndarray
     odo_m: np.ndarray
     tile: np.ndarray
+    row: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ident)
@@ -116,13 +120,43 @@ def traces_for(
     ScenarioError
         ``car.mobility.trace`` with the file's problem.
     """
-    path = scenario.mobility.trace_file
+    mobility = scenario.mobility
+    if mobility.sumo_routes_file is not None:
+        return _sumo_traces(scenario, world_graph, samples, sample_tile)
+    path = mobility.trace_file
     if path is None:
         return None
     try:
         return match_traces(world_graph, read_trace(path), samples, sample_tile, path)
     except MapError as exc:
         raise ScenarioError("car.mobility.trace", str(exc)) from None
+
+
+def _sumo_traces(
+    scenario: Scenario, G: nx.MultiDiGraph, samples: RoadSamples, sample_tile: np.ndarray
+) -> Traces:
+    """Run SUMO for the scenario's duration and match its FCD (``car.mobility.sumo``)."""
+    net = scenario.map.file
+    routes = scenario.mobility.sumo_routes_file
+    assert routes is not None
+    if net is None or not net.name.lower().endswith(".net.xml"):
+        raise ScenarioError(
+            "car.mobility.sumo",
+            f"needs a SUMO network as map.file (.net.xml), got {scenario.map.label}",
+        )
+    with tempfile.TemporaryDirectory(prefix="avzone-sumo-") as folder:
+        try:
+            fcd = run_sumo(
+                net,
+                routes,
+                Path(folder) / "fcd.xml",
+                end_s=scenario.duration_s,
+                step_s=scenario.mobility.sumo_step_s,
+                seed=scenario.seed,
+            )
+            return match_traces(G, read_trace(fcd), samples, sample_tile, routes)
+        except AvzoneError as exc:
+            raise ScenarioError("car.mobility.sumo", str(exc)) from None
 
 
 def read_trace(path: str | Path) -> TraceTable:
@@ -293,6 +327,7 @@ def match_traces(
         v_mps=v,
         odo_m=odo,
         tile=tile,
+        row=order,
     )
 
 
@@ -331,15 +366,18 @@ def follow_trace(
 ) -> Generator[Any, Any, None]:
     """Move ``vehicle`` along the records of trace ``i`` (start it at the first record's time)."""
     a = int(traces.first[i])
-    b = a + int(traces.count[i])
-    t_s, edge, s_m = traces.t_s.tolist(), traces.edge.tolist(), traces.s_m.tolist()
-    v_mps, odo_m, tile_of = traces.v_mps.tolist(), traces.odo_m.tolist(), traces.tile.tolist()
-    for r in range(a, b):
+    n = int(traces.count[i])
+    # this vehicle's records only, as lists (fast scalar access)
+    t_s, edge, s_m = (x[a : a + n].tolist() for x in (traces.t_s, traces.edge, traces.s_m))
+    v_mps, odo_m, tile_of = (
+        x[a : a + n].tolist() for x in (traces.v_mps, traces.odo_m, traces.tile)
+    )
+    for r in range(n):
         vehicle.edge = edge[r]
         vehicle.edge_length_m = float(edge_length_m[edge[r]])
         vehicle.s0_m, vehicle.t0_s, vehicle.v_mps = s_m[r], t_s[r], v_mps[r]
         vehicle.odo_start_m = odo_m[r]
-        last = r + 1 == b
+        last = r + 1 == n
         vehicle.t1_s = t_s[r] if last else t_s[r + 1]
         vehicle.odo_next_m = odo_m[r] if last else odo_m[r + 1]
         if tile_of[r] != vehicle.tile:
