@@ -47,11 +47,14 @@ class Placement:
 
     ``positions_m`` are offsets in metres from the south-west corner of the
     map's bounding box (x east, y north), so that they read the same on any map.
+    ``file`` (rule ``list``): a GeoJSON/CSV file of positions, as written in
+    the scenario (relative to its folder), read when the world is built.
     """
 
     rule: str
     spacing_m: float = 0.0
     positions_m: tuple[tuple[float, float], ...] = ()
+    file: str | None = None
 
 
 @dataclass(frozen=True)
