@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -234,3 +235,28 @@ def test_cli_map_info_and_show_on_osm(
     broken.write_text("<osm><node id='1'", encoding="utf-8")
     assert main(["map", "info", str(broken)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@needs_real
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("beijing_yizhuang.net.xml", (208, 644, 177)),  # SOURCES.md §1
+        ("hangzhou.net.xml", (47, 84, 19)),  # SOURCES.md §3
+        ("aguascalientes.osm.pbf", (827, 1575, 33)),  # docs/real-inputs.md, = the bz2
+        ("aguascalientes.osm.bz2", (827, 1575, 33)),
+        ("beijing_chaoyang_region7.osm", (176, 295, 31)),
+    ],
+)
+def test_map_info_and_show_on_every_real_format(
+    name: str, expected: tuple[int, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`avzone map info --json` on SUMO, OSM XML, bz2 and PBF files (`map show` on the PBF;
+    the other formats are drawn by test_cli_map_info_and_show_on_osm and tests/test_cli.py)."""
+    assert main(["map", "info", str(REAL / name), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["nodes"], info["edges"], info["signalized"]) == expected
+    if name.endswith(".pbf"):
+        picture = tmp_path / "map.png"
+        assert main(["map", "show", str(REAL / name), "-o", str(picture)]) == 0
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
