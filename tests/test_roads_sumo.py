@@ -211,3 +211,20 @@ def test_old_sumo_lane_maxspeed_and_tl_logic(tmp_path: Path) -> None:
     assert G.graph["tl_programs"]["B"][0]["cycle_s"] == 35.0
     assert G.graph["tl_programs"]["B"][0]["offset_s"] == 5.0
     assert G.nodes["B"]["tl_id"] == "B"
+
+
+def test_map_show_on_sumo_and_geojson(tiny_net: Path, tmp_path: Path) -> None:
+    """`avzone map show` draws a SUMO net and its GeoJSON export (PNG signature)."""
+    from avzone.cli import main
+
+    geo_net = tmp_path / "geo.net.xml"  # the tiny net placed in UTM 50N, so it can be exported
+    geo_net.write_text(
+        TINY_NET.replace(
+            'projParameter="!"', 'projParameter="+proj=utm +zone=50 +ellps=WGS84"'
+        ).replace('netOffset="-100.00,-200.00"', 'netOffset="-450000.00,-4400000.00"')
+    )
+    geojson = write_geojson(load_sumo(geo_net), tmp_path / "tiny.geojson")
+    for source in (tiny_net, geojson):
+        picture = tmp_path / f"{source.name}.png"
+        assert main(["map", "show", str(source), "-o", str(picture)]) == 0
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
