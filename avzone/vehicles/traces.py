@@ -180,7 +180,11 @@ def _read_fcd(path: Path) -> TraceTable:
     pos: list[float] = []
     time_s = math.nan
     try:
-        for _, element in ET.iterparse(io.BytesIO(data), events=("start",)):
+        for event, element in ET.iterparse(io.BytesIO(data), events=("start", "end")):
+            if event == "end":
+                if element.tag == "timestep":
+                    element.clear()  # keep memory flat on long FCD files
+                continue
             if element.tag == "timestep":
                 time_s = _number(element.get("time"), path, "<timestep time>")
             elif element.tag == "vehicle":
