@@ -214,3 +214,43 @@ def test_sumo_fcd_of_the_real_net_lies_on_its_lanes(tmp_path: Path) -> None:
         distance_m.append(np.hypot(point.x - table.x[row], point.y - table.y[row]))
     assert np.median(distance_m) < 12.0
     assert max(distance_m) < 40.0
+
+
+def test_scenario_sumo_mobility_needs_sumo_and_a_sumo_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """car.mobility.sumo on a GeoJSON map names the map; without SUMO it names avzone[sumo]."""
+    (tmp_path / "d.rou.xml").write_text(
+        '<routes><vehicle id="a" depart="0"><route edges="r"/></vehicle></routes>'
+    )
+    data = scenario_dict(straight_road_map(tmp_path))
+    del data["car"]["fleet"]
+    data["car"]["mobility"] = {"sumo": {"routes_file": "d.rou.xml"}}
+    scenario = write_scenario(tmp_path, data)
+    with pytest.raises(
+        avzone.ScenarioError, match=r"car\.mobility\.sumo: needs a SUMO network as map\.file"
+    ):
+        avzone.run(scenario)
+    net = tmp_path / "one.net.xml"
+    net.write_text(
+        '<net><junction id="A" type="priority" x="0" y="0"/><junction id="B" type="priority" x="100" y="0"/>'
+        '<edge id="r" from="A" to="B"><lane id="r_0" index="0" speed="10" length="100"/></edge>'
+        '<edge id="-r" from="B" to="A"><lane id="-r_0" index="0" speed="10" length="100"/></edge></net>'
+    )
+    data["map"] = {"file": net.name}
+    monkeypatch.setattr(sumo_run, "sumo_binary", lambda: None)
+    with pytest.raises(
+        avzone.ScenarioError, match=r"car\.mobility\.sumo: .*pip install 'avzone\[sumo\]'"
+    ):
+        avzone.run(write_scenario(tmp_path, data))
+
+
+@needs_real
+@needs_sumo
+def test_yizhuang_real_sumo_scenario_follows_sumo() -> None:
+    """The first 20 s of yizhuang-real-sumo: SUMO inserts the vehicles departing every 0.5 s
+    (SOURCES.md §2: at most 40 by t = 20 s) and avzone's flows see them."""
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "yizhuang-real-sumo.yaml"
+    summary = avzone.run(scenario, overrides={"duration_s": 20, "warmup_s": 5}).summary
+    assert 30 <= summary["vehicles"]["arrived"] <= 40
+    assert summary["flows"]["control"]["sent"] > 0
