@@ -204,6 +204,7 @@ class _EventRun:
         """A vehicle of a route file: appears, drives its listed edges, leaves."""
         world = self.world
         vehicle = self._new_vehicle()
+        self.hdmap.route(vehicle, list(route))
         yield from drive(
             self.env,
             vehicle,
@@ -214,6 +215,7 @@ class _EventRun:
             edge_tiles=world.edge_tiles,
             signal_wait_s=self.signal_wait,
             tiles=self.hdmap,
+            on_edge=self.hdmap.edge_entered,
         )
         self.vehicles.trips_completed += 1
         self._leave(vehicle)
@@ -224,7 +226,16 @@ class _EventRun:
         assert traces is not None
         vehicle = self._new_vehicle(TraceVehicle)
         assert isinstance(vehicle, TraceVehicle)
-        yield from follow_trace(self.env, vehicle, traces, i, self.world.edge_length_m, self.hdmap)
+        self.hdmap.route(vehicle, traces.route(i))
+        yield from follow_trace(
+            self.env,
+            vehicle,
+            traces,
+            i,
+            self.world.edge_length_m,
+            self.hdmap,
+            on_edge=self.hdmap.edge_entered,
+        )
         self.vehicles.trips_completed += 1
         self._leave(vehicle)
 

@@ -33,7 +33,7 @@ import io
 import math
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,13 @@ class Traces:
 
     def __len__(self) -> int:
         return len(self.ident)
+
+    def route(self, i: int) -> list[int]:
+        """The edges vehicle ``i`` is matched to, in order, without repeats in a row."""
+        edges = self.edge[int(self.first[i]) : int(self.first[i] + self.count[i])]
+        keep = np.ones(len(edges), dtype=bool)
+        keep[1:] = edges[1:] != edges[:-1]
+        return [int(e) for e in edges[keep]]
 
     def starts(self) -> tuple[np.ndarray, np.ndarray]:
         """``(times, vehicles)``: the first-sample times sorted, and whose they are."""
@@ -367,8 +374,14 @@ def follow_trace(
     i: int,
     edge_length_m: np.ndarray,
     tiles: TileListener,
+    on_edge: Callable[[Vehicle, int], None] | None = None,
 ) -> Generator[Any, Any, None]:
-    """Move ``vehicle`` along the records of trace ``i`` (start it at the first record's time)."""
+    """Move ``vehicle`` along the records of trace ``i`` (start it at the first record's time).
+
+    ``on_edge(vehicle, edge)`` is called when the vehicle is put on a new edge,
+    with ``vehicle.speed_mps`` set to its along-edge speed until the next record
+    (at least 0.1 m/s), as the driven vehicles do.
+    """
     a = int(traces.first[i])
     n = int(traces.count[i])
     # this vehicle's records only, as lists (fast scalar access)
@@ -377,6 +390,7 @@ def follow_trace(
         x[a : a + n].tolist() for x in (traces.v_mps, traces.odo_m, traces.tile)
     )
     for r in range(n):
+        new_edge = edge[r] != vehicle.edge
         vehicle.edge = edge[r]
         vehicle.edge_length_m = float(edge_length_m[edge[r]])
         vehicle.s0_m, vehicle.t0_s, vehicle.v_mps = s_m[r], t_s[r], v_mps[r]
@@ -384,6 +398,9 @@ def follow_trace(
         last = r + 1 == n
         vehicle.t1_s = t_s[r] if last else t_s[r + 1]
         vehicle.odo_next_m = odo_m[r] if last else odo_m[r + 1]
+        if new_edge and on_edge is not None:
+            vehicle.speed_mps = max(abs(v_mps[r]), 0.1)
+            on_edge(vehicle, edge[r])
         if tile_of[r] != vehicle.tile:
             if vehicle.tile >= 0:
                 tiles.leave(vehicle, vehicle.tile)
