@@ -139,7 +139,8 @@ def render_run_report(run: RunFolder) -> str:
             + _figure(
                 plots.plot_latency_breakdown(run)[0],
                 "latency breakdown",
-                "Mean network, queue-wait and service time of delivered messages (summary breakdown_ms).",
+                "Mean of each measured stage of delivered messages: access, backhaul, site queue, service, "
+                "each way (summary breakdown_ms).",
             ),
         ),
         (

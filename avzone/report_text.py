@@ -67,7 +67,7 @@ def format_run(results: Results, out: Path | None = None) -> str:
     if out is not None:
         lines += [
             "",
-            f"results: {out}/summary.json, flows.csv, site_timeseries.csv, quantiles.csv, coverage.geojson",
+            f"results: {out}/summary.json, flows.csv, site_timeseries.csv, quantiles.csv, coverage.geojson, links.csv",
         ]
     return "\n".join(lines)
 

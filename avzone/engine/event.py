@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,14 @@ from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
 from avzone.hdmap.process import HdMap
 from avzone.metrics.collect import FlowRecorder, VehicleCounts
+from avzone.network.transport import (
+    LinkState,
+    Segments,
+    candidate_pairs,
+    lost_at,
+    route_segments,
+    truncate,
+)
 from avzone.scenario import Flow
 from avzone.scenario.schema import TIERS
 from avzone.vehicles.mobility import Vehicle, drive
@@ -40,6 +49,7 @@ class RunRecord:
     sites: list[Site]
     hdmap: HdMap
     vehicles: VehicleCounts
+    links: LinkState | None = None
 
 
 def simulate(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
@@ -58,6 +68,10 @@ def _report_progress(
     while True:
         yield env.timeout(step_s)
         progress(env.now)
+
+
+def _ignore(_t: float) -> None:
+    """The end of a message that was lost on the way."""
 
 
 def _call(action: Callable[[], None]) -> Callable[[simpy.Event], None]:
@@ -111,6 +125,13 @@ class _EventRun:
         self._step: list[float] = samples.step_m.tolist()
         self._n_rsus = world.n_rsus
         self.next_id = 0
+        backhaul = scenario.network.backhaul
+        self.links = LinkState(
+            world.routes.links, backhaul.queueing, scenario.warmup_s, scenario.duration_s
+        )
+        self._up, self._down = route_segments(
+            world.routes, candidate_pairs(world.candidates), backhaul.queueing
+        )
 
     # -- the run -----------------------------------------------------------------
 
@@ -142,7 +163,7 @@ class _EventRun:
         self.hdmap.finish()
         for vehicle in self.active:
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
-        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles)
+        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.links)
 
     # -- vehicles ----------------------------------------------------------------
 
@@ -287,27 +308,43 @@ class _EventRun:
             ap = rsu
         k = self._dispatch(plan, ap)
         route_loss = plan.route_loss[ap][k]
-        if route_loss and self.uniform() < route_loss:
-            record.backhaul += 1
-            return
-        site = self.sites[plan.site[ap][k]]
+        site_index = plan.site[ap][k]
+        access_up_s = plan.first_s  # the access hop's delay (radio up, and the core for Uu)
+        t_in = t0 + access_up_s
         flow = plan.flow
+        up = self._up[ap][site_index]
+        assert up is not None  # candidate sites are reachable
+        if route_loss and (u := self.uniform()) < route_loss:
+            record.backhaul += 1
+            self._carry_lost(up, t_in, flow.size_bytes, u)
+            return
+        site = self.sites[site_index]
         service = self.service_time[flow.service or ""]
         hold_s = 0.0
+        t_site = t_in
 
-        def delivered(wait_s: float) -> None:
-            record.latencies_s.append(env.now - t0)
+        def delivered(wait_s: float, t_done: float, t_out: float) -> None:
+            now = env.now
+            record.latencies_s.append(now - t0)
             record.wait_s.append(wait_s)
             record.service_s.append(hold_s)
+            record.access_up_s.append(access_up_s)
+            record.backhaul_up_s.append(t_site - t_in)
+            record.backhaul_down_s.append(t_out - t_done)
+            record.access_down_s.append(now - t_out)
 
         def served(wait_s: float) -> None:
+            t_done = env.now
             if flow.reply_bytes == 0:
-                delivered(wait_s)
+                delivered(wait_s, t_done, t_done)
                 return
-            if route_loss and self.uniform() < route_loss:
+            down = self._down[ap][site_index]
+            assert down is not None
+            if route_loss and (u := self.uniform()) < route_loss:
                 record.backhaul += 1
+                self._carry_lost(down, t_done, flow.reply_bytes, u)
                 return
-            back_s = plan.down_s[ap][k]
+            last_s = 0.0
             if vehicle is not None:
                 if not vehicle.active or plan.station[self._sample(vehicle)] < 0:
                     record.out_of_coverage += 1
@@ -315,8 +352,14 @@ class _EventRun:
                 if self.uniform() < plan.last_loss:
                     record.radio += 1
                     return
-                back_s += plan.last_s
-            env.timeout(back_s).callbacks.append(lambda _: delivered(wait_s))
+                last_s = plan.last_s  # the access hop down (core and downlink radio)
+            self._carry(
+                down,
+                t_done,
+                flow.reply_bytes,
+                last_s,
+                lambda t_out: delivered(wait_s, t_done, t_out),
+            )
 
         def refused(cause: str) -> None:
             if cause == "rejected":
@@ -324,13 +367,49 @@ class _EventRun:
             else:
                 record.site_down += 1
 
-        def at_site(_: object) -> None:
-            nonlocal hold_s
+        def at_site(_t_arrival: float) -> None:
+            nonlocal hold_s, t_site
+            t_site = env.now
             work_s = service()
             hold_s = work_s / site.speed
             site.submit(work_s, flow.priority, served, refused, flow.service or "")
 
-        env.timeout(plan.first_s + plan.up_s[ap][k]).callbacks.append(at_site)
+        self._carry(up, t_in, flow.size_bytes, 0.0, at_site)
+
+    def _carry(
+        self,
+        segments: Segments,
+        t: float,
+        size_bytes: int,
+        after_s: float,
+        then: Callable[[float], None],
+        first: int = 0,
+        arrived: bool = False,
+    ) -> None:
+        """Carry a message over backhaul links, reaching the first one at ``t``.
+
+        Each segment is computed once the message has reached its first link
+        (a timeout when that is later than now; ``arrived``: it just has), so
+        that every link sees its messages in arrival order (FIFO; see
+        :mod:`avzone.network.transport`). ``then(t_end)`` runs ``after_s``
+        after the arrival ``t_end`` at the far end.
+        """
+        env = self.env
+        cross = self.links.cross
+        arrived = arrived or not self.links.queueing  # without queues, order does not matter
+        for i in range(first, len(segments)):
+            if t > env.now and not (arrived and i == first):
+                resume = partial(self._carry, segments, t, size_bytes, after_s, then, i, True)
+                env.timeout(t - env.now).callbacks.append(_call(resume))
+                return
+            for d in segments[i]:
+                t = cross(d, t, size_bytes)
+        env.timeout(max(0.0, t + after_s - env.now)).callbacks.append(lambda _: then(t))
+
+    def _carry_lost(self, segments: Segments, t: float, size_bytes: int, u: float) -> None:
+        """A message the backhaul loses still loads the links up to the one that loses it."""
+        position = lost_at(segments, self.world.routes.links.loss, u)
+        self._carry(truncate(segments, position), t, size_bytes, 0.0, _ignore)
 
     def _dispatch(self, plan: FlowPlan, ap: int) -> int:
         """Which of the access point's candidate sites gets the request (an index into them).
