@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 import simpy
 
 from avzone.cloud import Site, make_distribution
+from avzone.engine.carry import carry
 from avzone.engine.draws import Stream, run_seeds
 from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
@@ -383,28 +383,9 @@ class _EventRun:
         size_bytes: int,
         after_s: float,
         then: Callable[[float], None],
-        first: int = 0,
-        arrived: bool = False,
     ) -> None:
-        """Carry a message over backhaul links, reaching the first one at ``t``.
-
-        Each segment is computed once the message has reached its first link
-        (a timeout when that is later than now; ``arrived``: it just has), so
-        that every link sees its messages in arrival order (FIFO; see
-        :mod:`avzone.network.transport`). ``then(t_end)`` runs ``after_s``
-        after the arrival ``t_end`` at the far end.
-        """
-        env = self.env
-        cross = self.links.cross
-        arrived = arrived or not self.links.queueing  # without queues, order does not matter
-        for i in range(first, len(segments)):
-            if t > env.now and not (arrived and i == first):
-                resume = partial(self._carry, segments, t, size_bytes, after_s, then, i, True)
-                env.timeout(t - env.now).callbacks.append(_call(resume))
-                return
-            for d in segments[i]:
-                t = cross(d, t, size_bytes)
-        env.timeout(max(0.0, t + after_s - env.now)).callbacks.append(lambda _: then(t))
+        """Carry a message over backhaul links from ``t`` (:func:`~avzone.engine.carry.carry`)."""
+        carry(self.env, self.links, segments, t, size_bytes, after_s, then)
 
     def _carry_lost(self, segments: Segments, t: float, size_bytes: int, u: float) -> None:
         """A message the backhaul loses still loads the links up to the one that loses it."""

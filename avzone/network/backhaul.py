@@ -58,9 +58,10 @@ class LinkTable:
 
     ``a`` is the end toward the access points, ``b`` the end toward the core
     and the higher tiers. A link has two directions, each its own transmitter:
-    directed link ``2·i`` is *up* (a → b), ``2·i + 1`` is *down* (b → a).
-    ``name`` is the name of the link's lower end (``rsu-3``, ``cell-2``,
-    ``agg-1``, ``edge-4``, or a regional / central site's name).
+    directed link ``2·i`` is *up* (a → b: away from the access points), ``2·i + 1``
+    is *down* (b → a). ``name`` is the name of the node the link serves: its
+    access point, aggregation node or site (``rsu-3``, ``cell-2``, ``agg-1``,
+    ``edge-4``, ``regional``).
     """
 
     name: tuple[str, ...]
@@ -185,17 +186,18 @@ def build_backhaul(
     G = nx.Graph()
     detour = spec.fibre_detour
 
-    def link(lower: object, upper: object, length_m: float, tier: str) -> None:
+    def link(a: object, b: object, length_m: float, tier: str, named: object = None) -> None:
+        """A link from ``a`` (toward the access points) to ``b``, named after ``named`` (or ``a``)."""
         settings = spec.tier(tier)
         length_m = max(length_m, MIN_LINK_M)
         G.add_edge(
-            lower,
-            upper,
+            a,
+            b,
             index=G.number_of_edges(),
-            name=G.nodes[lower]["name"],
+            name=G.nodes[a if named is None else named]["name"],
             tier=tier,
-            a=lower,
-            b=upper,
+            a=a,
+            b=b,
             length_m=length_m,
             delay_s=float(fibre_s(length_m)),
             rate_bps=settings.rate_gbps * 1e9,
@@ -232,14 +234,16 @@ def build_backhaul(
         link(("site", name), CORE, distance_m(xy, core_xy), "metro")
     regional = [(name, d) for name, tier, d in remote_sites if tier == "regional"]
     for name, tier, distance_km in remote_sites:
+        site = ("site", name)
         if tier == "regional":
-            link(("site", name), CORE, distance_km * 1000.0, "regional")
+            link(CORE, site, distance_km * 1000.0, "regional", site)
         else:
             via = next(((r, d) for r, d in regional if d <= distance_km), None)
             if via is None:
-                link(("site", name), CORE, distance_km * 1000.0, "central")
+                link(CORE, site, distance_km * 1000.0, "central", site)
             else:
-                link(("site", name), ("site", via[0]), (distance_km - via[1]) * 1000.0, "central")
+                length_m = (distance_km - via[1]) * 1000.0
+                link(("site", via[0]), site, length_m, "central", site)
     if spec.aggregation is not None:
         agg_xy = place_aggregation(access_xy, spec.aggregation)
         for k, xy in enumerate(agg_xy):
