@@ -85,6 +85,19 @@ def test_poisson_messages_on_one_link_match_md1(rho: float) -> None:
     assert mean_wait_s == pytest.approx(md1_wait_s(lam, 1 / tx_s), rel=0.02)
 
 
+@pytest.mark.slow
+def test_poisson_messages_on_one_link_match_md1_at_rho_09() -> None:
+    """ρ = 0.9: waits are long-correlated, so 4 million messages (≈ 12 s) for 2 %."""
+    tx_s = 1500 * 8 / 1e9
+    lam = 0.9 / tx_s
+    arrivals = np.cumsum(np.random.default_rng(11).exponential(1 / lam, 4_000_000)).tolist()
+    links = LinkState(one_link(1e9))
+    for t in arrivals:
+        links.cross(0, t, 1500)
+    mean_wait_s = sum(links.waits[0]) / links.messages[0]
+    assert mean_wait_s == pytest.approx(md1_wait_s(lam, 1 / tx_s), rel=0.02)
+
+
 def test_mixed_sizes_match_mg1() -> None:
     """Requests of 1200 B and replies of 200 B mixed 1:1 at 100 Mbit/s, ρ = 0.6:
     mean wait within 2 % of M/G/1 W_q = λ E[S²] / (2 (1 − ρ))."""
@@ -145,10 +158,13 @@ def reference_arrivals(
     return done
 
 
-def test_segments_give_exact_fifo_on_merging_links() -> None:
-    """Random requests with varying radio delays (so they reach the links out of
-    send order) and replies: every arrival time equals the per-hop model's; the
-    naive way (the whole route computed at send time) does not."""
+@pytest.mark.parametrize("lookahead_s", [0.0, 0.002])
+def test_segments_give_exact_fifo_on_merging_links(lookahead_s: float) -> None:
+    """Random requests with radio delays of 2, 5 or 8 ms (so they reach the links
+    out of send order) and replies: every arrival time equals the per-hop model's,
+    also when requests are computed at send time whenever the 2 ms lookahead allows
+    (avzone/engine/carry.py); the naive way (the whole route computed at send time)
+    is wrong."""
     table, up, down = merging_network()
     routes_up, routes_down = route_segments(_routes_for(table, up), [(0, 0), (1, 0), (2, 0)])
     rng = np.random.default_rng(7)
@@ -156,7 +172,7 @@ def test_segments_give_exact_fifo_on_merging_links() -> None:
     for _ in range(3000):
         ap = int(rng.integers(3))
         sent = float(rng.uniform(0, 2.0))
-        radio_s = float(rng.uniform(0.002, 0.008))
+        radio_s = float(rng.choice([0.002, 0.005, 0.008]))  # e.g. 0, 1 or 2 HARQ retransmissions
         if rng.random() < 0.7:
             messages.append((sent, radio_s, ap, "up", int(rng.choice([1200, 4000]))))
         else:
@@ -178,7 +194,7 @@ def test_segments_give_exact_fifo_on_merging_links() -> None:
             got[k] = env.now
             assert t_end == env.now or abs(t_end - env.now) < 1e-12
 
-        carry(env, state, segments, env.now + radio_s, size, 0.0, arrived)
+        carry(env, state, segments, env.now + radio_s, size, 0.0, arrived, lookahead_s)
 
     for k, (sent, *_rest) in enumerate(messages):
         env.timeout(sent).callbacks.append(lambda _e, k=k: send(k))

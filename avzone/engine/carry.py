@@ -6,6 +6,13 @@ that each start at a link where messages from several feeds merge. A segment
 is computed when the message reaches its first link — a timeout when that is
 later than now — so every link is computed in the order its messages arrive:
 FIFO, exactly, with one event per merge instead of one per hop.
+
+One more event is saved at the entry (the first link after the radio hop):
+a message may be computed when it is *sent* if no message can still reach
+that link before it — none is waiting for its timeout to that link
+(``LinkState.pending``), and every later message takes at least
+``lookahead_s`` (a lower bound of the access delay) to get there. This is
+the lookahead of conservative parallel simulation (Chandy–Misra).
 """
 
 from __future__ import annotations
@@ -28,27 +35,62 @@ def carry(
     size_bytes: int,
     after_s: float,
     then: Callable[[float], None],
-    first: int = 0,
-    arrived: bool = False,
+    lookahead_s: float = 0.0,
 ) -> None:
     """Carry ``size_bytes`` over ``segments``, reaching the first link at ``t`` (≥ now).
 
     ``then(t_end)`` runs at ``t_end + after_s``, ``t_end`` the arrival at the
     far end of the last link (``after_s``: a hop after the backhaul, e.g. the
-    downlink radio). ``first`` / ``arrived``: resume at segment ``first``, the
-    message having just reached it.
+    downlink radio). ``lookahead_s``: no message entering the backhaul after
+    now reaches the first link sooner than ``lookahead_s`` from now.
     """
-    arrived = arrived or not links.queueing  # without queues, the order does not matter
-    for i in range(first, len(segments)):
-        if t > env.now and not (arrived and i == first):
-            _after(
-                env,
-                t - env.now,
-                partial(carry, env, links, segments, t, size_bytes, after_s, then, i, True),
-            )
+    now = env.now
+    if links.queueing and t > now:
+        entry = segments[0][0]
+        if links.pending[entry] or t > now + lookahead_s:
+            links.pending[entry] += 1
+            resume = partial(_entered, env, links, segments, t, size_bytes, after_s, then)
+            _after(env, t - now, resume)
             return
-        for d in segments[i]:
-            t = links.cross(d, t, size_bytes)
+    _walk(env, links, segments, 0, t, size_bytes, after_s, then)
+
+
+def _entered(
+    env: simpy.Environment,
+    links: LinkState,
+    segments: Segments,
+    t: float,
+    size_bytes: int,
+    after_s: float,
+    then: Callable[[float], None],
+) -> None:
+    links.pending[segments[0][0]] -= 1
+    _walk(env, links, segments, 0, t, size_bytes, after_s, then)
+
+
+def _walk(
+    env: simpy.Environment,
+    links: LinkState,
+    segments: Segments,
+    i: int,
+    t: float,
+    size_bytes: int,
+    after_s: float,
+    then: Callable[[float], None],
+) -> None:
+    """Cross segment ``i`` now (the message is at its first link), then wait for the next."""
+    cross = links.cross
+    for d in segments[i]:
+        t = cross(d, t, size_bytes)
+    i += 1
+    if i < len(segments) and links.queueing:
+        _after(
+            env, t - env.now, partial(_walk, env, links, segments, i, t, size_bytes, after_s, then)
+        )
+        return
+    for segment in segments[i:]:  # without queueing: the rest at once
+        for d in segment:
+            t = cross(d, t, size_bytes)
     _after(env, max(0.0, t + after_s - env.now), partial(then, t))
 
 

@@ -132,6 +132,11 @@ class _EventRun:
         self._up, self._down = route_segments(
             world.routes, candidate_pairs(world.candidates), backhaul.queueing
         )
+        # per access point, a lower bound of the access delay of every message that
+        # enters the backhaul there (avzone/engine/carry.py): cells the least uplink
+        # delay of the flows with a service, RSUs 0 (their uploads enter at once)
+        to_cells = [p.first_s for p in self.plans.values() if p.flow.via == "uu" and p.site]
+        self._lookahead_s = [0.0] * world.n_rsus + [min(to_cells, default=0.0)] * len(world.cell_xy)
 
     # -- the run -----------------------------------------------------------------
 
@@ -374,7 +379,7 @@ class _EventRun:
             hold_s = work_s / site.speed
             site.submit(work_s, flow.priority, served, refused, flow.service or "")
 
-        self._carry(up, t_in, flow.size_bytes, 0.0, at_site)
+        carry(self.env, self.links, up, t_in, flow.size_bytes, 0.0, at_site, self._lookahead_s[ap])
 
     def _carry(
         self,

@@ -204,7 +204,9 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
             "served_by_service": dict(stats.served_by_tag) if stats else {},
         }
     summary["cloud"] = cloud
-    summary["network"] = network_summary(world, record.links if record else None)
+    summary.setdefault("network", {}).update(
+        network_summary(world, record.links if record else None)
+    )
     return summary
 
 

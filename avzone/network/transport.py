@@ -170,6 +170,7 @@ class LinkState:
         "links",
         "measure_from_s",
         "messages",
+        "pending",
         "prop_s",
         "queueing",
         "s_per_byte",
@@ -196,6 +197,7 @@ class LinkState:
         self.bytes = [0] * n
         self.busy_s = [0.0] * n
         self.waits = [array("d") for _ in range(n)]
+        self.pending = [0] * n  # messages on their way to a link, to be computed on arrival
 
     def cross(self, d: int, t: float, size_bytes: int) -> float:
         """Send ``size_bytes`` over directed link ``d``, reaching it at ``t``; the arrival at its far end."""
