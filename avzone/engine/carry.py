@@ -52,6 +52,10 @@ def carry(
             resume = partial(_entered, env, links, segments, t, size_bytes, after_s, then)
             _after(env, t - now, resume)
             return
+    if len(segments) == 1:  # the common case, inline
+        end = links.cross_all(segments[0], t, size_bytes)
+        env.timeout(end + after_s - now).callbacks.append(lambda _event: then(end))
+        return
     _walk(env, links, segments, 0, t, size_bytes, after_s, then)
 
 
@@ -79,19 +83,16 @@ def _walk(
     then: Callable[[float], None],
 ) -> None:
     """Cross segment ``i`` now (the message is at its first link), then wait for the next."""
-    cross = links.cross
-    for d in segments[i]:
-        t = cross(d, t, size_bytes)
+    t = links.cross_all(segments[i], t, size_bytes)
     i += 1
     if i < len(segments) and links.queueing:
-        _after(
-            env, t - env.now, partial(_walk, env, links, segments, i, t, size_bytes, after_s, then)
-        )
+        resume = partial(_walk, env, links, segments, i, t, size_bytes, after_s, then)
+        _after(env, t - env.now, resume)
         return
     for segment in segments[i:]:  # without queueing: the rest at once
-        for d in segment:
-            t = cross(d, t, size_bytes)
-    _after(env, max(0.0, t + after_s - env.now), partial(then, t))
+        t = links.cross_all(segment, t, size_bytes)
+    end = t
+    env.timeout(max(0.0, end + after_s - env.now)).callbacks.append(lambda _event: then(end))
 
 
 def _after(env: simpy.Environment, delay_s: float, action: Callable[[], None]) -> None:

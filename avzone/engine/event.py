@@ -358,7 +358,9 @@ class _EventRun:
                     record.radio += 1
                     return
                 last_s = plan.last_s  # the access hop down (core and downlink radio)
-            self._carry(
+            carry(
+                env,
+                self.links,
                 down,
                 t_done,
                 flow.reply_bytes,
@@ -381,21 +383,10 @@ class _EventRun:
 
         carry(self.env, self.links, up, t_in, flow.size_bytes, 0.0, at_site, self._lookahead_s[ap])
 
-    def _carry(
-        self,
-        segments: Segments,
-        t: float,
-        size_bytes: int,
-        after_s: float,
-        then: Callable[[float], None],
-    ) -> None:
-        """Carry a message over backhaul links from ``t`` (:func:`~avzone.engine.carry.carry`)."""
-        carry(self.env, self.links, segments, t, size_bytes, after_s, then)
-
     def _carry_lost(self, segments: Segments, t: float, size_bytes: int, u: float) -> None:
         """A message the backhaul loses still loads the links up to the one that loses it."""
         position = lost_at(segments, self.world.routes.links.loss, u)
-        self._carry(truncate(segments, position), t, size_bytes, 0.0, _ignore)
+        carry(self.env, self.links, truncate(segments, position), t, size_bytes, 0.0, _ignore)
 
     def _dispatch(self, plan: FlowPlan, ap: int) -> int:
         """Which of the access point's candidate sites gets the request (an index into them).
