@@ -314,7 +314,9 @@ class _EventRun:
         k = self._dispatch(plan, ap)
         route_loss = plan.route_loss[ap][k]
         site_index = plan.site[ap][k]
-        access_up_s = plan.first_s  # the access hop's delay (radio up, and the core for Uu)
+        # the access hop's delay (radio up, and the core for Uu): the access_up stage. When it
+        # varies per message, keep self._lookahead_s a lower bound of it (exact link FIFO)
+        access_up_s = plan.first_s
         t_in = t0 + access_up_s
         flow = plan.flow
         up = self._up[ap][site_index]
