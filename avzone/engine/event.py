@@ -2,8 +2,9 @@
 
 Messages that only cross one radio hop (BSM over PC5) are evaluated where
 they are sent: their hop is a pure function and touches no shared resource.
-Messages for a cloud service are chains of SimPy events: uplink, core and
-backhaul as one timeout, the site's server queue (jobs start and end on the
+Messages for a cloud service are chains of SimPy events: uplink and core,
+the backhaul links (FIFO transmitters, computed segment by segment:
+:mod:`avzone.engine.carry`), the site's server queue (jobs start and end on the
 SimPy clock), then the reply's backhaul, core and downlink, with the
 vehicle's coverage looked up again where it is when the reply leaves the site.
 """
@@ -292,11 +293,13 @@ class _EventRun:
         """A request to a cloud service and, when the flow has one, its reply.
 
         The site is chosen when the message enters the network, from the
-        sites' state at that moment (:meth:`_dispatch`). Uplink, core and
-        backhaul are one timeout, then the site's queue (which may turn the
-        job away: queue at its limit, or site down); the reply's coverage is
-        looked up where the vehicle is when its service ends. Chained
-        callbacks, not a process.
+        sites' state at that moment (:meth:`_dispatch`). The access hop
+        (uplink and core), then the backhaul links (FIFO transmitters,
+        :func:`~avzone.engine.carry.carry`), then the site's queue (which may
+        turn the job away: queue at its limit, or site down); the reply's
+        coverage is looked up where the vehicle is when its service ends, and
+        it takes the links back and the access hop down. Each delivered
+        message records its six latency stages. Chained callbacks, not a process.
         """
         env = self.env
         t0 = env.now
