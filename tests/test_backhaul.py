@@ -275,3 +275,19 @@ def test_a_run_shows_the_load_of_every_link(grid_variant: Variant, tmp_path: Pat
         "link,tier,direction,from,to,length_m,rate_gbps,messages,bytes,utilization,waited,"
         "mean_wait_ms,p99_wait_ms"
     )
+
+
+def test_checks_can_gate_on_link_load(grid_variant: Variant) -> None:
+    """`avzone validate` knows the network paths before any run; a run evaluates them."""
+    checks = [
+        "network.sites.edge.in.max_utilization <= 0.5",
+        "network.tiers.access.up.messages >= 1",
+    ]
+    path = grid_variant({"network.backhaul": {"aggregation": {"count": 1}}, "checks": checks})
+    world = avzone.build_world(path)  # raises if a path does not exist
+    assert world.routes.links.name == ("edge", "agg-1", "rsu-1", "rsu-2", "cell-1")
+    results = avzone.run(path)
+    assert results.passed
+    bad = grid_variant({"checks": ["network.links.agg-9.up.messages >= 1"]}, "bad.yaml")
+    with pytest.raises(avzone.ScenarioError, match="no 'agg-9' in network.links"):
+        avzone.build_world(bad)
