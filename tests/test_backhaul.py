@@ -289,5 +289,5 @@ def test_checks_can_gate_on_link_load(grid_variant: Variant) -> None:
     results = avzone.run(path)
     assert results.passed
     bad = grid_variant({"checks": ["network.links.agg-9.up.messages >= 1"]}, "bad.yaml")
-    with pytest.raises(avzone.ScenarioError, match="no 'agg-9' in network.links"):
+    with pytest.raises(avzone.ScenarioError, match=r"no 'agg-9' in network\.links"):
         avzone.build_world(bad)
