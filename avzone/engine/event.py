@@ -2,8 +2,9 @@
 
 Messages that only cross one radio hop (BSM over PC5) are evaluated where
 they are sent: their hop is a pure function and touches no shared resource.
-Messages for a cloud service are chains of SimPy events: uplink, core and
-backhaul as one timeout, the site's server queue (jobs start and end on the
+Messages for a cloud service are chains of SimPy events: uplink and core,
+the backhaul links (FIFO transmitters, computed segment by segment:
+:mod:`avzone.engine.carry`), the site's server queue (jobs start and end on the
 SimPy clock), then the reply's backhaul, core and downlink, with the
 vehicle's coverage looked up again where it is when the reply leaves the site.
 """
@@ -18,11 +19,20 @@ import numpy as np
 import simpy
 
 from avzone.cloud import Site, make_distribution
+from avzone.engine.carry import carry
 from avzone.engine.draws import Stream, run_seeds
 from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
 from avzone.hdmap.process import HdMap
 from avzone.metrics.collect import FlowRecorder, VehicleCounts
+from avzone.network.transport import (
+    LinkState,
+    Segments,
+    candidate_pairs,
+    lost_at,
+    route_segments,
+    truncate,
+)
 from avzone.scenario import Flow
 from avzone.scenario.schema import TIERS
 from avzone.vehicles.mobility import Vehicle, drive
@@ -42,6 +52,7 @@ class RunRecord:
     sites: list[Site]
     hdmap: HdMap
     vehicles: VehicleCounts
+    links: LinkState | None = None
 
 
 def simulate(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
@@ -60,6 +71,10 @@ def _report_progress(
     while True:
         yield env.timeout(step_s)
         progress(env.now)
+
+
+def _ignore(_t: float) -> None:
+    """The end of a message that was lost on the way."""
 
 
 def _call(action: Callable[[], None]) -> Callable[[simpy.Event], None]:
@@ -114,6 +129,18 @@ class _EventRun:
         self._step: list[float] = samples.step_m.tolist()
         self._n_rsus = world.n_rsus
         self.next_id = 0
+        backhaul = scenario.network.backhaul
+        self.links = LinkState(
+            world.routes.links, backhaul.queueing, scenario.warmup_s, scenario.duration_s
+        )
+        self._up, self._down = route_segments(
+            world.routes, candidate_pairs(world.candidates), backhaul.queueing
+        )
+        # per access point, a lower bound of the access delay of every message that
+        # enters the backhaul there (avzone/engine/carry.py): cells the least uplink
+        # delay of the flows with a service, RSUs 0 (their uploads enter at once)
+        to_cells = [p.first_s for p in self.plans.values() if p.flow.via == "uu" and p.site]
+        self._lookahead_s = [0.0] * world.n_rsus + [min(to_cells, default=0.0)] * len(world.cell_xy)
 
     # -- the run -----------------------------------------------------------------
 
@@ -159,7 +186,7 @@ class _EventRun:
         self.hdmap.finish()
         for vehicle in self.active:
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
-        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles)
+        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.links)
 
     # -- vehicles ----------------------------------------------------------------
 
@@ -327,11 +354,13 @@ class _EventRun:
         """A request to a cloud service and, when the flow has one, its reply.
 
         The site is chosen when the message enters the network, from the
-        sites' state at that moment (:meth:`_dispatch`). Uplink, core and
-        backhaul are one timeout, then the site's queue (which may turn the
-        job away: queue at its limit, or site down); the reply's coverage is
-        looked up where the vehicle is when its service ends. Chained
-        callbacks, not a process.
+        sites' state at that moment (:meth:`_dispatch`). The access hop
+        (uplink and core), then the backhaul links (FIFO transmitters,
+        :func:`~avzone.engine.carry.carry`), then the site's queue (which may
+        turn the job away: queue at its limit, or site down); the reply's
+        coverage is looked up where the vehicle is when its service ends, and
+        it takes the links back and the access hop down. Each delivered
+        message records its six latency stages. Chained callbacks, not a process.
         """
         env = self.env
         t0 = env.now
@@ -348,27 +377,45 @@ class _EventRun:
             ap = rsu
         k = self._dispatch(plan, ap)
         route_loss = plan.route_loss[ap][k]
-        if route_loss and self.uniform() < route_loss:
-            record.backhaul += 1
-            return
-        site = self.sites[plan.site[ap][k]]
+        site_index = plan.site[ap][k]
+        # the access hop's delay (radio up, and the core for Uu): the access_up stage. When it
+        # varies per message, keep self._lookahead_s a lower bound of it (exact link FIFO)
+        access_up_s = plan.first_s
+        t_in = t0 + access_up_s
         flow = plan.flow
+        up = self._up[ap][site_index]
+        assert up is not None  # candidate sites are reachable
+        if route_loss and (u := self.uniform()) < route_loss:
+            record.backhaul += 1
+            self._carry_lost(up, t_in, flow.size_bytes, u)
+            return
+        site = self.sites[site_index]
         service = self.service_time[flow.service or ""]
         hold_s = 0.0
+        t_site = t_in
 
-        def delivered(wait_s: float) -> None:
-            record.latencies_s.append(env.now - t0)
+        def delivered(wait_s: float, t_done: float, t_out: float) -> None:
+            now = env.now
+            record.latencies_s.append(now - t0)
             record.wait_s.append(wait_s)
             record.service_s.append(hold_s)
+            record.access_up_s.append(access_up_s)
+            record.backhaul_up_s.append(t_site - t_in)
+            record.backhaul_down_s.append(t_out - t_done)
+            record.access_down_s.append(now - t_out)
 
         def served(wait_s: float) -> None:
+            t_done = env.now
             if flow.reply_bytes == 0:
-                delivered(wait_s)
+                delivered(wait_s, t_done, t_done)
                 return
-            if route_loss and self.uniform() < route_loss:
+            down = self._down[ap][site_index]
+            assert down is not None
+            if route_loss and (u := self.uniform()) < route_loss:
                 record.backhaul += 1
+                self._carry_lost(down, t_done, flow.reply_bytes, u)
                 return
-            back_s = plan.down_s[ap][k]
+            last_s = 0.0
             if vehicle is not None:
                 if not vehicle.active or plan.station[self._sample(vehicle)] < 0:
                     record.out_of_coverage += 1
@@ -376,8 +423,16 @@ class _EventRun:
                 if self.uniform() < plan.last_loss:
                     record.radio += 1
                     return
-                back_s += plan.last_s
-            env.timeout(back_s).callbacks.append(lambda _: delivered(wait_s))
+                last_s = plan.last_s  # the access hop down (core and downlink radio)
+            carry(
+                env,
+                self.links,
+                down,
+                t_done,
+                flow.reply_bytes,
+                last_s,
+                lambda t_out: delivered(wait_s, t_done, t_out),
+            )
 
         def refused(cause: str) -> None:
             if cause == "rejected":
@@ -385,13 +440,19 @@ class _EventRun:
             else:
                 record.site_down += 1
 
-        def at_site(_: object) -> None:
-            nonlocal hold_s
+        def at_site(_t_arrival: float) -> None:
+            nonlocal hold_s, t_site
+            t_site = env.now
             work_s = service()
             hold_s = work_s / site.speed
             site.submit(work_s, flow.priority, served, refused, flow.service or "")
 
-        env.timeout(plan.first_s + plan.up_s[ap][k]).callbacks.append(at_site)
+        carry(self.env, self.links, up, t_in, flow.size_bytes, 0.0, at_site, self._lookahead_s[ap])
+
+    def _carry_lost(self, segments: Segments, t: float, size_bytes: int, u: float) -> None:
+        """A message the backhaul loses still loads the links up to the one that loses it."""
+        position = lost_at(segments, self.world.routes.links.loss, u)
+        carry(self.env, self.links, truncate(segments, position), t, size_bytes, 0.0, _ignore)
 
     def _dispatch(self, plan: FlowPlan, ap: int) -> int:
         """Which of the access point's candidate sites gets the request (an index into them).

@@ -178,7 +178,7 @@ def _cloud(
 ) -> tuple[tuple[SiteInfo, ...], BackhaulRoutes, dict[str, np.ndarray]]:
     sites: list[SiteInfo] = []
     edge_sites: list[tuple[str, np.ndarray]] = []
-    remote: list[tuple[str, float]] = []
+    remote: list[tuple[str, str, float]] = []
     for spec in scenario.cloud.sites:
         if spec.tier == "edge":
             key = f"cloud.sites.{spec.name}.place"
@@ -206,10 +206,12 @@ def _cloud(
                     spec.queue_limit,
                 )
             )
-            remote.append((spec.name, spec.distance_km))
+            remote.append((spec.name, spec.tier, spec.distance_km))
     access_xy = np.vstack([rsu_xy, cell_xy]) if len(rsu_xy) + len(cell_xy) else np.empty((0, 2))
     core_xy = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-    graph = build_backhaul(access_xy, edge_sites, remote, core_xy, scenario.network.backhaul)
+    graph = build_backhaul(
+        access_xy, edge_sites, remote, core_xy, scenario.network.backhaul, n_rsus=len(rsu_xy)
+    )
     names = [s.name for s in sites]
     routes = route_table(graph, len(access_xy), names)
     tier_rank = np.array([TIERS.index(s.tier) for s in sites])

@@ -1,5 +1,5 @@
 """Writing a run folder atomically: summary.json, flows.csv, site_timeseries.csv, quantiles.csv,
-coverage.geojson.
+coverage.geojson, links.csv.
 
 All content is rendered in memory first; each file is written to a temporary
 file in the target folder and moved into place with ``os.replace``, so a
@@ -116,8 +116,9 @@ def write_run(
     site_rows: list[dict[str, Any]],
     quantile_rows: list[dict[str, Any]],
     scenario: dict[str, Any],
+    link_rows: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
-    """Write the run folder; returns the files written."""
+    """Write the run folder; returns the files written (links.csv when ``link_rows`` is given)."""
     texts = {
         "scenario.json": json.dumps(scenario, indent=2, ensure_ascii=False) + "\n",
         "summary.json": dumps_summary(summary),
@@ -126,6 +127,8 @@ def write_run(
         "quantiles.csv": csv_text(quantile_rows),
         "coverage.geojson": json.dumps(coverage, separators=(",", ":")) + "\n",
     }
+    if link_rows is not None:
+        texts["links.csv"] = csv_text(link_rows)
     paths = []
     for name, text in texts.items():
         path = out_dir / name

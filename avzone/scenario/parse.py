@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from avzone.errors import ScenarioError
+from avzone.scenario._backhaul import parse_transport
 from avzone.scenario._cloud import parse_cloud
 from avzone.scenario._common import check_name, parse_placement, unknown
 from avzone.scenario._hdmap import parse_hdmap
@@ -356,6 +358,10 @@ def _network(r: Reader) -> NetworkSection:
         rate_gbps=b.number("rate_gbps", db.rate_gbps, min_value=0, strict_min=True),
         loss=b.probability("loss", db.loss),
         core_ms=b.number("core_ms", db.core_ms, min_value=0),
+    )
+    aggregation, tiers, queueing = parse_transport(b, backhaul.rate_gbps, backhaul.loss)
+    backhaul = dataclasses.replace(
+        backhaul, aggregation=aggregation, links=tiers, queueing=queueing
     )
     b.done()
     r.done()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "Aggregation",
     "Backhaul",
     "Cells",
     "CloudSection",
@@ -19,6 +20,7 @@ __all__ = [
     "HdmapDetection",
     "HdmapDistribution",
     "HdmapSection",
+    "LinkTier",
     "MapSource",
     "Mobility",
     "NetworkSection",
@@ -201,14 +203,54 @@ class Cells:
     loss: float = 0.001
 
 
+LINK_TIERS = ("access", "aggregation", "metro", "regional", "central")
+"""Backhaul link tiers, from the access points up: access point → aggregation node
+(or edge site), aggregation node → edge site, edge site → core, core → regional
+site, → central site."""
+
+
+@dataclass(frozen=True)
+class LinkTier:
+    """Rate and loss of every backhaul link of one tier (``network.backhaul.links.TIER``)."""
+
+    tier: str
+    rate_gbps: float
+    loss: float
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """Aggregation nodes between the access points and the edge sites: ``count``
+    nodes at the k-means centres of the access points, or one per ``spacing_m``
+    square grid cell that holds access points (exactly one of the two)."""
+
+    count: int | None = None
+    spacing_m: float | None = None
+
+
 @dataclass(frozen=True)
 class Backhaul:
-    """Fibre from access points to sites: path length = straight line × ``fibre_detour``."""
+    """Fibre from access points to sites: path length = straight line × ``fibre_detour``.
+
+    ``links`` holds the rate and loss of each tier of :data:`LINK_TIERS`
+    (defaults ``rate_gbps`` and ``loss``); ``aggregation`` adds aggregation
+    nodes; ``queueing`` makes every link direction a FIFO transmitter.
+    """
 
     fibre_detour: float = 1.3
     rate_gbps: float = 10.0
     loss: float = 0.0
     core_ms: float = 1.0
+    aggregation: Aggregation | None = None
+    links: tuple[LinkTier, ...] = ()
+    queueing: bool = True
+
+    def tier(self, name: str) -> LinkTier:
+        """The settings of link tier ``name`` (the defaults when not given)."""
+        for t in self.links:
+            if t.tier == name:
+                return t
+        return LinkTier(name, self.rate_gbps, self.loss)
 
 
 @dataclass(frozen=True)
