@@ -117,7 +117,12 @@ def write_run(
     quantile_rows: list[dict[str, Any]],
     scenario: dict[str, Any],
 ) -> list[Path]:
-    """Write the run folder; returns the files written."""
+    """Write the run folder; returns the files written.
+
+    ``summary.json`` marks a complete folder (:func:`avzone.rundir.is_run_dir`): an old one is
+    removed first and the new one written last, so a run killed while writing leaves a folder
+    without it (readers refuse it) rather than a mix of old and new files.
+    """
     texts = {
         "scenario.json": json.dumps(scenario, indent=2, ensure_ascii=False) + "\n",
         "summary.json": dumps_summary(summary),
@@ -126,8 +131,10 @@ def write_run(
         "quantiles.csv": csv_text(quantile_rows),
         "coverage.geojson": json.dumps(coverage, separators=(",", ":")) + "\n",
     }
+    (out_dir / "summary.json").unlink(missing_ok=True)
     paths = []
-    for name, text in texts.items():
+    for name in sorted(texts, key=lambda n: n == "summary.json"):  # summary.json last
+        text = texts[name]
         path = out_dir / name
         atomic_write_text(path, text)
         paths.append(path)
