@@ -99,7 +99,7 @@ def _service(name: str, v: Reader, site_names: set[str], base_dir: Path) -> Serv
     if not on:
         raise ScenarioError(v.at("sites"), "expected at least one site name, got []")
     for i, site in enumerate(on):
-        if site not in site_names:
+        if not isinstance(site, str) or site not in site_names:
             raise ScenarioError(f"{v.at('sites')}[{i}]", unknown("site", str(site), site_names))
     t = v.section("time")
     dist = t.choice("dist", DISTRIBUTIONS)
