@@ -183,6 +183,10 @@ YAML_SNIPPETS = [
     "--- a\n--- b",
     "*undefined",
     "\ufeffname: bom",
+    "!!timestamp 2001-13-45",
+    "9" * 5000,
+    "!!float 1e99999",
+    "!!int 0b" + "1" * 20000,
 ]
 
 

@@ -21,6 +21,8 @@ from avzone.cloud import Site, make_distribution
 from avzone.engine.draws import Stream, run_seeds
 from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
+from avzone.faults.impact import TimedRecorder
+from avzone.faults.state import FaultState
 from avzone.hdmap.process import HdMap
 from avzone.metrics.collect import FlowRecorder, VehicleCounts
 from avzone.scenario import Flow
@@ -40,6 +42,7 @@ class RunRecord:
     sites: list[Site]
     hdmap: HdMap
     vehicles: VehicleCounts
+    faults: FaultState | None = None
 
 
 def simulate(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
@@ -102,6 +105,12 @@ class _EventRun:
         self._fallback = scenario.cloud.fallback
         self._tier_of = [TIERS.index(s.tier) for s in world.sites]
         self.flows = {f.name: FlowRecorder(f.name, f.deadline_ms / 1000) for f in scenario.flows}
+        self.faults = FaultState(world, self.env) if scenario.faults else None
+        if self.faults is not None:  # timed records for the fault impact
+            clock = lambda: self.env.now  # noqa: E731
+            self.flows = {
+                f.name: TimedRecorder(f.name, f.deadline_ms / 1000, clock) for f in scenario.flows
+            }
         self.vehicles = VehicleCounts()
         self.active: dict[Vehicle, None] = {}
         self.plans = {f.name: plan_flow(world, f) for f in scenario.flows}
@@ -138,11 +147,13 @@ class _EventRun:
             site = self.sites[index[outage.site]]
             env.timeout(outage.start_s).callbacks.append(_call(site.fail))
             env.timeout(outage.end_s).callbacks.append(_call(site.repair))
+        if self.faults is not None:
+            self.faults.schedule(self.sites, self.hdmap)
         env.run(until=scenario.duration_s)
         self.hdmap.finish()
         for vehicle in self.active:
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
-        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles)
+        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.faults)
 
     # -- vehicles ----------------------------------------------------------------
 
@@ -239,7 +250,9 @@ class _EventRun:
         record = self.flows[flow.name]
         warmup_s = self.world.scenario.warmup_s
         while True:
-            if self.env.now >= warmup_s:
+            if self.env.now >= warmup_s and (
+                self.faults is None or self.faults.station_up("pc5", rsu)
+            ):  # a down RSU senses and sends nothing
                 record.sent += 1
                 self._request(plan, record, None, rsu)
             yield self.env.timeout(period_s)
@@ -251,9 +264,18 @@ class _EventRun:
         count = self._count[edge]
         return self._start[edge] + (k if k < count else count - 1)
 
+    def _station(self, plan: FlowPlan, vehicle: Vehicle) -> int:
+        """The station (RSU or cell) serving the vehicle now, after faults and failover."""
+        sample = self._sample(vehicle)
+        station = plan.station[sample]
+        faults = self.faults
+        if faults is not None and faults.active:
+            return faults.station(plan.flow.via, vehicle, sample, station)
+        return station
+
     def _one_hop(self, plan: FlowPlan, vehicle: Vehicle, record: FlowRecorder) -> None:
         """A message that ends at the first station (RSU for PC5, cell for Uu)."""
-        if plan.station[self._sample(vehicle)] < 0:
+        if self._station(plan, vehicle) < 0:
             record.out_of_coverage += 1
         elif self.uniform() < plan.first_loss:
             record.radio += 1
@@ -275,7 +297,7 @@ class _EventRun:
         env = self.env
         t0 = env.now
         if vehicle is not None:
-            cell = plan.station[self._sample(vehicle)]
+            cell = self._station(plan, vehicle)
             if cell < 0:
                 record.out_of_coverage += 1
                 return
@@ -286,12 +308,23 @@ class _EventRun:
         else:
             ap = rsu
         k = self._dispatch(plan, ap)
-        route_loss = plan.route_loss[ap][k]
+        flow = plan.flow
+        up_s, down_s, route_loss = plan.up_s[ap][k], plan.down_s[ap][k], plan.route_loss[ap][k]
+        faults = self.faults
+        if faults is not None and faults.routes is not None:  # backhaul links cut or degraded
+            if self._fallback and not faults.reachable(ap, plan.site[ap][k]):
+                k = next(
+                    (j for j, i in enumerate(plan.site[ap]) if faults.reachable(ap, i)
+                     and self.sites[i].admits()),
+                    k,
+                )  # fmt: skip
+            up_s, down_s, route_loss = faults.route(
+                ap, plan.site[ap][k], flow.size_bytes, flow.reply_bytes
+            )
         if route_loss and self.uniform() < route_loss:
             record.backhaul += 1
             return
         site = self.sites[plan.site[ap][k]]
-        flow = plan.flow
         service = self.service_time[flow.service or ""]
         hold_s = 0.0
 
@@ -307,9 +340,9 @@ class _EventRun:
             if route_loss and self.uniform() < route_loss:
                 record.backhaul += 1
                 return
-            back_s = plan.down_s[ap][k]
+            back_s = down_s
             if vehicle is not None:
-                if not vehicle.active or plan.station[self._sample(vehicle)] < 0:
+                if not vehicle.active or self._station(plan, vehicle) < 0:
                     record.out_of_coverage += 1
                     return
                 if self.uniform() < plan.last_loss:
@@ -330,7 +363,7 @@ class _EventRun:
             hold_s = work_s / site.speed
             site.submit(work_s, flow.priority, served, refused, flow.service or "")
 
-        env.timeout(plan.first_s + plan.up_s[ap][k]).callbacks.append(at_site)
+        env.timeout(plan.first_s + up_s).callbacks.append(at_site)
 
     def _dispatch(self, plan: FlowPlan, ap: int) -> int:
         """Which of the access point's candidate sites gets the request (an index into them).

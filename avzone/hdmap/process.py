@@ -70,6 +70,21 @@ class HdMap:
         self.deliveries = 0
         self.staleness_s: list[float] = []
         self.stale_km: list[float] = []
+        self.service_up = (
+            True  # map_service_down faults (avzone/faults) pause releases and downloads
+        )
+        self._held: list[tuple[int, int, float]] = []
+
+    def pause(self) -> None:
+        """The map service stops: releases are held and no tile is downloaded until :meth:`resume`."""
+        self.service_up = False
+
+    def resume(self) -> None:
+        """The map service is back: the held releases go out now (pushed to the vehicles there)."""
+        self.service_up = True
+        held, self._held = self._held, []
+        for tile, version, changed_s in held:
+            self.release(tile, version, changed_s)
 
     # -- the world and the cloud --------------------------------------------------
 
@@ -101,6 +116,9 @@ class HdMap:
         """The cloud publishes ``version`` of ``tile``; push it to the vehicles there."""
         if version <= self.released[tile]:
             return
+        if not self.service_up:
+            self._held.append((tile, version, changed_s))
+            return
         self.released[tile] = version
         if changed_s >= self.warmup_s:
             self.releases += 1
@@ -131,8 +149,8 @@ class HdMap:
 
     def _download(self, vehicle: Vehicle, tile: int) -> None:
         sample = self.world.samples.at(vehicle.edge, vehicle.s_m(self.env.now))
-        if self.world.uu_cell[sample] < 0:
-            return  # no coverage here: try again at the next tile entry
+        if self.world.uu_cell[sample] < 0 or not self.service_up:
+            return  # no coverage here (or no service): try again at the next tile entry
         version = int(self.released[tile])
         self.env.timeout(self.download_s).callbacks.append(
             lambda _: self._delivered(vehicle, tile, version)

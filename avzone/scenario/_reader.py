@@ -39,6 +39,8 @@ def _show(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
     return str(value)
 
 
@@ -168,7 +170,7 @@ class Reader:
         """One of ``options``."""
         value = self.raw(key, default)
         if value not in options:
-            hint = _did_you_mean(str(value), options)
+            hint = _did_you_mean(value, options) if isinstance(value, str) else ""
             raise ScenarioError(
                 self.at(key),
                 f"expected one of {', '.join(options)}, got {_show(value)}{hint}",

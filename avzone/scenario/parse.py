@@ -99,6 +99,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid syntax"
         raise ScenarioError("", f"malformed YAML{where}: {problem}", str(file)) from None
+    except ValueError as exc:  # a value PyYAML cannot build: int of > 4300 digits, 2001-13-45
+        raise ScenarioError("", f"malformed YAML: {str(exc)[:120]}", str(file)) from None
     try:
         data = apply_overrides(data, overrides or {})
         return parse_scenario(data, base_dir=file.parent, name=file.stem, file=file)
@@ -149,6 +151,7 @@ def parse_scenario(
         cloud=cloud,
         hdmap=_hdmap(top.section("hdmap")),
         checks=_checks(top),
+        faults=_faults(top, cloud),
     )
     top.done()
     return scenario
@@ -385,6 +388,12 @@ def _hdmap(r: Reader) -> HdmapSection:
         sub.done()
     r.done()
     return h
+
+
+def _faults(top: Reader, cloud: CloudSection) -> tuple[Any, ...]:
+    from avzone.faults.spec import parse_faults
+
+    return parse_faults(top, {name for s in cloud.sites for name in s.names})
 
 
 def _checks(top: Reader) -> tuple[str, ...]:
