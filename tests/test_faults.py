@@ -77,7 +77,7 @@ def test_site_down_with_fallback_sends_the_window_to_the_regional_site(
     (5 µs/km) and the serialisation of the two extra links (8 · bytes / 10 Gb/s)."""
     base["faults"] = {"edge-fails": {"kind": "site_down", "target": {"sites": ["edge"]},
                                      "start_s": 20, "duration_s": 10}}  # fmt: skip
-    _, record = _run(base, tmp_path)
+    world, record = _run(base, tmp_path)
     edge_xy = np.array(world.sites[0].xy)
     box = world.bbox_m
     core_xy = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
