@@ -37,6 +37,7 @@ def busy_scenario(tmp_path: Path, grid_scenario_data: dict[str, Any]) -> Path:
     data["cloud"]["services"]["planning"]["time"] = {"dist": "lognormal", "mean_ms": 4, "cv": 1}
     data["hdmap"] = {"tiles": {"size_m": 500}, "changes": {"rate_per_tile_per_h": 60}}
     data["checks"] = []
+    data["faults"] = {"flaky-cell": {"kind": "cell_down", "random": {"mtbf_s": 10, "mttr_s": 2}}}
     return write_scenario(tmp_path, data, "busy.yaml")
 
 
@@ -53,6 +54,7 @@ def test_summary_bytes_are_the_same_on_every_executor(busy_scenario: Path, tmp_p
     reference = avzone.run(busy_scenario, seed=seed, overrides={"car.fleet.rate_per_h": 1800})
     assert reference.summary["flows"]["control"]["failures"]["backhaul"] > 0  # the streams ran
     assert reference.summary["hdmap"]["changes"] > 0
+    assert reference.summary["faults"]["flaky-cell"]["occurrences"] > 0
     expected = dumps_summary(reference.summary).encode()
     for executor, folder in folders.items():
         assert (folder / "summary.json").read_bytes() == expected, executor

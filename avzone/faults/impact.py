@@ -250,6 +250,8 @@ def fault_timeline(world: World, recorders: dict[str, TimedRecorder]) -> dict[st
         k = np.minimum((t // BIN_S).astype(int), n - 1)
         sent = np.bincount(k, minlength=n)
         missed = np.bincount(k, weights=(outcome != _ON_TIME), minlength=n)
-        p99 = [_p99_ms(lat[k == i]) for i in range(n)]
+        order = np.argsort(k, kind="stable")
+        bounds = np.searchsorted(k[order], np.arange(n + 1))
+        p99 = [_p99_ms(lat[order[bounds[i] : bounds[i + 1]]]) for i in range(n)]
         flows[name] = {"sent": sent.tolist(), "missed": [int(x) for x in missed], "p99_ms": p99}
     return {"bin_s": BIN_S, "t_s": [_r(i * BIN_S) for i in range(n)], "flows": flows}
