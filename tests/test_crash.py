@@ -28,8 +28,8 @@ from tinyzone import write_scenario
 
 from avzone.rundir import is_run_dir, load_run
 
-TRIES_RUN = 3
-TRIES_SWEEP = 2
+TRIES_RUN = 2
+TRIES_SWEEP = 1
 
 
 @pytest.fixture

@@ -337,3 +337,33 @@ def test_area_targets_pick_the_elements_inside(base: dict[str, Any], tmp_path: P
     assert [o.element for o in resolve_faults(world)] == [1]
     scenario = parse_scenario(data, base_dir=tmp_path)
     assert scenario.faults[0].target.area[0] == (800.0, -50.0)
+
+
+# -- the timeline plot -------------------------------------------------------------------------
+
+
+def test_timeline_plot_and_report_section(base: dict[str, Any], tmp_path: Path) -> None:
+    """The timeline's bins add up to the flow's totals; the plot shades the fault's window and
+    the report shows it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from avzone.plots import plot_fault_timeline, save_figure
+    from avzone.report import write_report
+    from avzone.rundir import load_run
+
+    base["faults"] = {"edge-fails": {"kind": "site_down", "start_s": 20, "duration_s": 10}}
+    base["cloud"]["fallback"] = False
+    results = avzone.run(write_scenario(tmp_path, base, "f.yaml"))
+    results.write(tmp_path / "run")
+    run = load_run(tmp_path / "run")
+    timeline = run.summary["fault_timeline"]
+    control = run.summary["flows"]["control"]
+    assert sum(timeline["flows"]["control"]["sent"]) == control["delivered"] + control["lost"]
+    assert sum(timeline["flows"]["control"]["missed"]) == control["lost"] + control["late"]
+    fig, ax = plot_fault_timeline(run)
+    spans = [p for p in ax.patches if p.get_label() == "edge-fails (site_down)"]
+    assert len(spans) == 1
+    assert save_figure(fig, tmp_path / "timeline.png").stat().st_size > 1000
+    html = write_report(tmp_path / "run", tmp_path / "report.html")
+    assert "fault timeline" in Path(html).read_text(encoding="utf-8")
