@@ -5,7 +5,8 @@ While a scenario has faults, every flow's messages are recorded with their time
 For each fault (all its occurrences together), per flow and in total:
 
 - the *pre-fault* window: ``[a − 60 s, a)`` before its first occurrence ``a`` (not before the
-  warm-up); when that window holds no message, all messages outside the fault's windows;
+  warm-up); when that window holds no message, all messages outside the fault's windows and
+  after-windows; when there are none either, the ``extra_*`` figures are ``null``;
 - *during*: the occurrences' windows ``[start, end)``; *after*: ``[end, end + 60 s)`` outside them;
 - ``messages``: sent during; ``affected``: of those, lost or late (missed the deadline);
 - ``extra_missed_during`` / ``extra_missed_after``: missed (lost or late) messages beyond the
@@ -140,7 +141,9 @@ def _flow_impact(
     lost_rate = float(lost[pre].mean()) if n_pre else 0.0
     p99_pre = _p99_ms(lat[pre])
 
-    def extra(mask: np.ndarray, what: np.ndarray, rate: float) -> float:
+    def extra(mask: np.ndarray, what: np.ndarray, rate: float) -> float | None:
+        if not n_pre:
+            return None  # no baseline: the fault spans the whole measured run
         return _r(what[mask].sum() - rate * mask.sum())
 
     last_end = max(b for _, b in windows)
@@ -212,9 +215,13 @@ def fault_summary(
                     recorders[flow.name], occs, scenario.warmup_s, scenario.duration_s
                 )
         for key in _TOTALS:
-            block[key] = _r(sum(f[key] for f in flows.values())) if flows else 0
+            values = [f[key] for f in flows.values()]
             if key in ("messages", "affected"):
-                block[key] = int(block[key])
+                block[key] = int(sum(values))
+            elif flows and None in values:
+                block[key] = None
+            else:
+                block[key] = _r(sum(values)) if flows else 0
         recoveries = [f["recovery_s"] for f in flows.values()]
         block["recovery_s"] = (
             max(recoveries) if recoveries and all(r is not None for r in recoveries) else None
