@@ -367,3 +367,16 @@ def test_timeline_plot_and_report_section(base: dict[str, Any], tmp_path: Path) 
     assert save_figure(fig, tmp_path / "timeline.png").stat().st_size > 1000
     html = write_report(tmp_path / "run", tmp_path / "report.html")
     assert "fault timeline" in Path(html).read_text(encoding="utf-8")
+
+
+def test_checks_can_name_every_fault_figure_before_the_run(
+    base: dict[str, Any], tmp_path: Path
+) -> None:
+    """``avzone validate`` resolves check paths on an unmeasured summary: per-fault and per-flow
+    figures are there (null) before anything ran."""
+    base["faults"] = {"x": {"kind": "site_down", "start_s": 10, "duration_s": 5}}
+    base["checks"] = [
+        "faults.x.flows.control.recovery_s <= 30",
+        "faults.x.extra_missed_during <= 5",
+    ]
+    avzone.build_world(write_scenario(tmp_path, base, "f.yaml"))

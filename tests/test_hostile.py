@@ -77,6 +77,27 @@ def _base() -> dict[str, Any]:
     }
     data["cloud"]["outages"] = [{"site": "edge", "start_s": 10, "end_s": 20}]
     data["checks"] = ["vehicles.arrived >= 0"]
+    data["faults"] = {
+        "site": {
+            "kind": "site_down",
+            "target": {"sites": ["edge"]},
+            "start_s": 5,
+            "duration_s": 10,
+        },
+        "rsus": {"kind": "rsu_down", "target": {"area": [[0, -10], [900, -10], [900, 10]]}},
+        "link": {
+            "kind": "link_degraded",
+            "target": {"links": [["cell-0", "edge"]]},
+            "extra_delay_ms": 1,
+            "loss": 0.1,
+        },
+        "flaky": {
+            "kind": "cell_down",
+            "target": {"share": 0.5},
+            "random": {"mtbf_s": 10, "mttr_s": 1},
+        },
+        "gnss": {"kind": "gnss_degraded", "target": {"share": 0.3}, "error_m": 5},
+    }
     return data
 
 

@@ -176,6 +176,18 @@ def _flow_impact(
     }
 
 
+_FLOW_KEYS = (
+    "messages",
+    "affected",
+    "extra_missed_during",
+    "extra_missed_after",
+    "extra_lost_during",
+    "extra_lost_after",
+    "pre_miss_ratio",
+    "p99_pre_ms",
+    "p99_during_ms",
+    "recovery_s",
+)
 _TOTALS = (
     "messages",
     "affected",
@@ -209,11 +221,13 @@ def fault_summary(
             "windows_s": [[_r(o.start_s), _r(o.end_s)] for o in occs[:100]],
         }
         flows: dict[str, Any] = {}
-        if occs and recorders is not None:
-            for flow in scenario.flows:
+        for flow in scenario.flows:
+            if occs and recorders is not None:
                 flows[flow.name] = _flow_impact(
                     recorders[flow.name], occs, scenario.warmup_s, scenario.duration_s
                 )
+            else:  # nothing measured (not run, or the fault never happened): the same keys
+                flows[flow.name] = dict.fromkeys(_FLOW_KEYS) | {"messages": 0, "affected": 0}
         for key in _TOTALS:
             values = [f[key] for f in flows.values()]
             if key in ("messages", "affected"):

@@ -160,6 +160,12 @@ def _target(f: Reader, kind: str, site_names: set[str]) -> Target:
     for key in ("ids", "sites", "links"):
         t.raw(key, None)  # known keys; given for another kind they are reported below
         if t.has(key) and not target.ids:
-            raise ScenarioError(t.at(key), f"not a target of a {kind} fault")
+            given_empty = t.raw(key) == [] and (key == "ids") == (kind in ("rsu_down", "cell_down"))
+            raise ScenarioError(
+                t.at(key),
+                "expected at least one, got []"
+                if given_empty
+                else f"not a target of a {kind} fault",
+            )
     t.done()
     return target
