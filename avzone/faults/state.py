@@ -140,7 +140,7 @@ def _elements(
         xy = world.rsu_xy if kind == "rsu_down" else world.cell_xy
         what = "RSUs" if kind == "rsu_down" else "cells"
         for i, v in enumerate(target.ids):
-            if int(str(v)) >= len(xy):
+            if cast(int, v) >= len(xy):  # the parser checked: an integer >= 0
                 raise ScenarioError(
                     f"{where}.ids[{i}]", f"expected an index below {len(xy)} (the {what}), got {v}"
                 )
@@ -184,7 +184,7 @@ def _elements(
         n = max(1, round(target.share * len(pool)))
         pool = [pool[i] for i in sorted(rng.choice(len(pool), size=n, replace=False))]
     elif target.ids and kind in ("rsu_down", "cell_down"):
-        pool = sorted({int(str(v)) for v in target.ids})
+        pool = sorted({cast(int, v) for v in target.ids})
     if not pool:
         raise ScenarioError(where, f"nothing to fail: the zone has no target of a {kind} fault")
     return pool
@@ -296,7 +296,11 @@ class FaultState:
         self._map_down = 0
         self._gnss: list[FaultSpec] = []
         self._gnss_members: dict[tuple[str, int], bool] = {}
-        self._gnss_rng = fault_rng(scenario.seed, "gnss_degraded")
+        # the position errors: a stream beside the faults' ones (spawn key (1001,))
+        self._gnss_rng = np.random.default_rng(
+            np.random.SeedSequence(scenario.seed, spawn_key=(FAULT_STREAM + 1,))
+        )
+        self._polygons: dict[str, Polygon] = {}
 
     @property
     def active(self) -> bool:
@@ -392,7 +396,7 @@ class FaultState:
         return bool(rng.random() < spec.target.share)
 
     def _in_area(self, spec: FaultSpec, vehicle: Vehicle) -> bool:
-        polygons = self.__dict__.setdefault("_polygons", {})
+        polygons = self._polygons
         if spec.name not in polygons:
             polygons[spec.name] = _polygon(self.world, spec)
         samples = self.world.samples
