@@ -380,3 +380,21 @@ def test_checks_can_name_every_fault_figure_before_the_run(
         "faults.x.extra_missed_during <= 5",
     ]
     avzone.build_world(write_scenario(tmp_path, base, "f.yaml"))
+
+
+def test_gnss_in_an_area_hits_only_vehicles_inside(base: dict[str, Any], tmp_path: Path) -> None:
+    """With the 1000 km error, a vehicle is lost to the RSU while (and only while) it is inside
+    the area: the area x < 400 m loses some of the BSMs the whole-road fault loses, not all.
+    The vehicle drives the road end to end at 10 m/s, so it is inside about 40 % of the time."""
+    base["road"]["rsu"]["pc5"]["range_m"] = 300
+    everywhere = {"kind": "gnss_degraded", "error_m": 1e6}
+    base["faults"] = {"gnss": everywhere}
+    all_lost = avzone.run(write_scenario(tmp_path, base, "a.yaml")).summary
+    base["faults"] = {
+        "gnss": everywhere | {"target": {"area": [[-10, -50], [400, -50], [400, 50], [-10, 50]]}}
+    }
+    area_lost = avzone.run(write_scenario(tmp_path, base, "b.yaml")).summary
+    n_all = all_lost["flows"]["bsm"]["failures"]["out_of_coverage"]
+    n_area = area_lost["flows"]["bsm"]["failures"]["out_of_coverage"]
+    assert n_all == all_lost["flows"]["bsm"]["sent"]
+    assert 0.25 * n_all < n_area < 0.6 * n_all
