@@ -282,7 +282,7 @@ def test_map_service_down_holds_releases_until_it_is_back(
     """Releases are 60 s after a change; with the service down for [0, 300) s every release of a
     change in the first 240 s waits to 300 s, so its update lag is 300 − change time."""
     base["duration_s"] = 400
-    base["hdmap"] = {"changes": {"rate_per_tile_per_h": 20}, "release": {"delay_s": 60}}
+    base["hdmap"] = {"changes": {"rate_per_tile_per_h": 60}, "release": {"delay_s": 60}}
     base["faults"] = {"map": {"kind": "map_service_down", "start_s": 0, "duration_s": 300}}
     _, record = _run(base, tmp_path)
     hd = record.hdmap

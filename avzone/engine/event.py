@@ -101,6 +101,7 @@ class _EventRun:
             )
             for s in world.sites
         ]
+        self.hdmap.use_cloud(self.sites)
         self._policy = scenario.cloud.dispatch
         self._fallback = scenario.cloud.fallback
         self._tier_of = [TIERS.index(s.tier) for s in world.sites]
@@ -179,6 +180,7 @@ class _EventRun:
             at_s = float(self.rng_demand.uniform(0.0, float(times_s.sum())))
             first = int(np.searchsorted(np.cumsum(times_s), at_s, side="right"))
             route = route[min(first, len(route) - 1) :]
+        self.hdmap.route(vehicle, route)
         yield from drive(
             self.env,
             vehicle,
@@ -189,6 +191,7 @@ class _EventRun:
             edge_tiles=world.edge_tiles,
             signal_wait_s=self.signal_wait,
             tiles=self.hdmap,
+            on_edge=self.hdmap.edge_entered,
         )
         self.vehicles.trips_completed += 1
 
@@ -234,9 +237,12 @@ class _EventRun:
         record = self.flows[flow.name]
         warmup_s = self.world.scenario.warmup_s
         one_hop = flow.service is None
+        control = flow.name in self.hdmap.control_flows
         while vehicle.active:
             if self.env.now >= warmup_s:
                 record.sent += 1
+                if control:
+                    self.hdmap.control_message(vehicle)
                 if one_hop:
                     self._one_hop(plan, vehicle, record)
                 else:

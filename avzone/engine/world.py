@@ -16,7 +16,8 @@ import numpy as np
 from avzone.cloud.placement import hosting_sites_by_preference, place_edge_sites
 from avzone.engine.draws import run_seeds
 from avzone.errors import MapError, ScenarioError
-from avzone.hdmap.tiles import TileGrid, edge_tile_segments
+from avzone.hdmap.changes import reverse_edges
+from avzone.hdmap.tiles import TileGrid, edge_tile_segments, road_tiles
 from avzone.network import (
     BackhaulRoutes,
     RoadSamples,
@@ -111,7 +112,9 @@ class World:
 
         sites, routes, candidates = _cloud(scenario, box, rsu_xy, cell_xy, rng)
         tiles = TileGrid.over(box, scenario.hdmap.tile_size_m)
-        sample_tile = tiles.tile_of(samples.xy)
+        sample_tile = road_tiles(
+            scenario.hdmap.tiles_by, tiles, samples.xy, samples.edge, reverse_edges(edges)
+        )
         edge_tiles = tuple(
             edge_tile_segments(
                 sample_tile, int(samples.start[i]), int(samples.count[i]), float(samples.step_m[i])

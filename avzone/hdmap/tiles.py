@@ -1,4 +1,4 @@
-"""HD-map tiles: a square grid over the map, pure functions."""
+"""HD-map tiles: a square grid over the map, or one tile per road; pure functions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TileGrid", "edge_tile_segments"]
+__all__ = ["TileGrid", "edge_tile_segments", "road_tiles"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,27 @@ def edge_tile_segments(
     change = np.flatnonzero(np.diff(tiles)) + 1
     points = np.concatenate([[0], change])
     return [(float(k * step_m), int(tiles[k])) for k in points]
+
+
+def road_tiles(
+    by: str, grid: TileGrid, samples_xy: np.ndarray, sample_edge: np.ndarray, reverse: np.ndarray
+) -> np.ndarray:
+    """The tile of every road sample.
+
+    ``by == "grid"``: the square of ``grid`` it lies in. ``by == "edge"``: one
+    tile per road, both directions of a two-way road sharing the tile
+    numbered by the lower of their edge indices (``reverse`` gives each
+    edge's opposite, −1 for one-way edges).
+
+    Examples
+    --------
+    >>> grid = TileGrid(0.0, 0.0, 1000.0, 1, 1)
+    >>> road_tiles("edge", grid, np.zeros((4, 2)), np.array([0, 0, 1, 2]),
+    ...            np.array([1, 0, -1])).tolist()
+    [0, 0, 0, 2]
+    """
+    if by == "grid":
+        return grid.tile_of(samples_xy)
+    own = np.arange(len(reverse))
+    tile_of_edge = np.where(reverse >= 0, np.minimum(own, reverse), own)
+    return np.asarray(tile_of_edge[sample_edge], dtype=int)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avzone.hdmap.summary import hdmap_summary
 from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder
 from avzone.network.coverage import covered_fraction
 from avzone.roads import map_info
@@ -183,6 +184,7 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
         "staleness_s": _stats_s(hd.staleness_s if hd else []),
         "stale_vehicle_km": _r(sum(hd.stale_km)) if hd else 0.0,
     }
+    summary["hdmap"].update(hdmap_summary(hd, scenario.duration_s - scenario.warmup_s))
     cloud: dict[str, Any] = {}
     for i, info_site in enumerate(world.sites):
         stats = record.sites[i].stats(scenario.duration_s) if record else None

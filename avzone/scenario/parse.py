@@ -12,6 +12,7 @@ import yaml
 from avzone.errors import ScenarioError
 from avzone.scenario._cloud import parse_cloud
 from avzone.scenario._common import check_name, parse_placement, unknown
+from avzone.scenario._hdmap import parse_hdmap
 from avzone.scenario._reader import Reader, finite, short
 from avzone.scenario.overrides import apply_overrides
 from avzone.scenario.schema import (
@@ -23,7 +24,6 @@ from avzone.scenario.schema import (
     CloudSection,
     Fleet,
     Flow,
-    HdmapSection,
     MapSource,
     Mobility,
     NetworkSection,
@@ -149,7 +149,7 @@ def parse_scenario(
         flows=flows,
         network=network,
         cloud=cloud,
-        hdmap=_hdmap(top.section("hdmap")),
+        hdmap=parse_hdmap(top.section("hdmap"), base_dir, cloud, flows),
         checks=_checks(top),
         faults=_faults(top, cloud),
     )
@@ -362,32 +362,6 @@ def _network(r: Reader) -> NetworkSection:
     b.done()
     r.done()
     return NetworkSection(cells, backhaul)
-
-
-def _hdmap(r: Reader) -> HdmapSection:
-    d = HdmapSection()
-    tiles = r.section("tiles")
-    changes = r.section("changes")
-    release = r.section("release")
-    mode = release.choice("mode", ("continuous", "batch"), d.release_mode)
-    h = HdmapSection(
-        tile_size_m=tiles.number("size_m", d.tile_size_m, min_value=0, strict_min=True),
-        tile_size_bytes=tiles.integer("size_bytes", d.tile_size_bytes, min_value=1),
-        change_rate_per_tile_per_h=changes.number(
-            "rate_per_tile_per_h", d.change_rate_per_tile_per_h, min_value=0
-        ),
-        release_mode=mode,
-        release_delay_s=release.number("delay_s", d.release_delay_s, min_value=0),
-        release_interval_s=(
-            release.number("interval_s", d.release_interval_s, min_value=0, strict_min=True)
-            if mode == "batch"
-            else d.release_interval_s
-        ),
-    )
-    for sub in (tiles, changes, release):
-        sub.done()
-    r.done()
-    return h
 
 
 def _faults(top: Reader, cloud: CloudSection) -> tuple[Any, ...]:

@@ -20,6 +20,8 @@ __all__ = [
     "CloudSection",
     "Fleet",
     "Flow",
+    "HdmapDetection",
+    "HdmapDistribution",
     "HdmapSection",
     "MapSource",
     "Mobility",
@@ -30,6 +32,7 @@ __all__ = [
     "Placement",
     "RoadSection",
     "Scenario",
+    "ScheduledChange",
     "Sensors",
     "ServiceSpec",
     "SiteSpec",
@@ -263,8 +266,50 @@ class CloudSection:
 
 
 @dataclass(frozen=True)
+class ScheduledChange:
+    """A road change from ``hdmap.changes.file``: when, where (one of three ways), what, how long.
+
+    ``xy_m`` is an offset from the map's south-west corner, ``lonlat`` WGS84
+    degrees, ``edge`` a road id of the map; ``duration_s`` 0 means permanent.
+    """
+
+    time_s: float
+    kind: str = "change"
+    duration_s: float = 0.0
+    xy_m: tuple[float, float] | None = None
+    lonlat: tuple[float, float] | None = None
+    edge: str | None = None
+
+
+@dataclass(frozen=True)
+class HdmapDetection:
+    """How the cloud learns of a change: detections per pass, uploads, fusion (see docs/hdmap.md)."""
+
+    service: str
+    vehicle_probability: float = 1.0
+    rsu_probability: float = 0.0
+    rsu_period_s: float = 1.0
+    upload_bytes: int = 2000
+    confirm_count: int = 1
+    confirm_timeout_s: float | None = None
+    retry_s: float = 5.0
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class HdmapDistribution:
+    """How released tile versions reach vehicles: ``methods`` ⊆ {push, pull, prefetch}."""
+
+    methods: tuple[str, ...] = ("push", "pull")
+    push_radius_m: float = 0.0
+    prefetch_ahead_m: float | None = None
+    retry_s: float = 5.0
+    loss: float = 0.0
+
+
+@dataclass(frozen=True)
 class HdmapSection:
-    """Accurate map: square tiles, Poisson world changes, release and delivery."""
+    """Accurate map: tiles, world changes, detection, fusion, release and delivery."""
 
     tile_size_m: float = 1000.0
     tile_size_bytes: int = 2_000_000
@@ -272,6 +317,14 @@ class HdmapSection:
     release_mode: str = "continuous"
     release_delay_s: float = 60.0
     release_interval_s: float = 600.0
+    tiles_by: str = "grid"
+    tile_bytes_per_km: float = 0.0
+    change_rate_per_km_per_h: tuple[tuple[str, float], ...] = ()
+    change_duration_s: float = 0.0
+    scheduled: tuple[ScheduledChange, ...] = ()
+    detection: HdmapDetection | None = None
+    distribution: HdmapDistribution = HdmapDistribution()
+    control_flows: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

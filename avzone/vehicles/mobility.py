@@ -77,12 +77,13 @@ def drive(
     edge_tiles: tuple[list[tuple[float, int]], ...],
     signal_wait_s: Callable[[], float],
     tiles: TileListener,
+    on_edge: Callable[[Vehicle, int], None] | None = None,
 ) -> Generator[Any, Any, None]:
     """Drive ``route`` (edge indices) from the vehicle's current state; returns at the end.
 
     Per edge: enter tiles at their boundaries, take ``length / speed`` in all,
     then wait ``signal_wait_s()`` if the edge ends at a signalised node (not
-    after the last edge).
+    after the last edge). ``on_edge(vehicle, edge)`` is called as each edge begins.
     """
     for n, edge in enumerate(route):
         if vehicle.edge >= 0:
@@ -91,6 +92,8 @@ def drive(
         vehicle.edge_length_m = float(length_m[edge])
         vehicle.speed_mps = float(speed_mps[edge])
         vehicle.t_enter_s = env.now
+        if on_edge is not None:
+            on_edge(vehicle, edge)
         s_prev = 0.0
         for s_m, tile in edge_tiles[edge]:
             if s_m > s_prev:
