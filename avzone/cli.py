@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     from avzone.report import add_report_parser
 
     add_report_parser(sub)
+    from avzone.vehicles.sumo_run import add_sumo_parser
+
+    add_sumo_parser(sub)
     return parser
 
 
@@ -94,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from avzone.experiments.cli import run_sweep_command
 
             return run_sweep_command(args)
+        if args.command == "sumo":
+            from avzone.vehicles.sumo_run import run_sumo_command
+
+            return run_sumo_command(args)
         return _map(args)
     except AvzoneError as exc:
         print(f"avzone: error: {exc}", file=sys.stderr)

@@ -27,6 +27,8 @@ CASES = {
     "etown-sparse-rsu": ROOT / "scenarios" / "etown-sparse-rsu.yaml",
     "etown-central-only": ROOT / "scenarios" / "etown-central-only.yaml",
     "etown-hybrid": ROOT / "scenarios" / "etown-hybrid.yaml",
+    # needs ../shared/data/real (the real Yizhuang SUMO net and its 3,600-vehicle demand)
+    "yizhuang-real-1800": ROOT / "scenarios" / "yizhuang-real-1800.yaml",
 }
 
 _CHILD = """

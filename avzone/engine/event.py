@@ -29,6 +29,8 @@ from avzone.scenario import Flow
 from avzone.scenario.schema import TIERS
 from avzone.vehicles.mobility import Vehicle, drive
 from avzone.vehicles.routing import route_edges
+from avzone.vehicles.sumo_routes import depart_in_order
+from avzone.vehicles.traces import TraceVehicle, follow_trace
 
 __all__ = ["RunRecord", "simulate"]
 
@@ -134,6 +136,20 @@ class _EventRun:
                 origin, destination = self.world.demand.draw(self.rng_demand)
                 env.process(self._one_trip(origin, destination, under_way=True))
             env.process(self._poisson_arrivals())
+        elif self.world.listed_routes is not None:
+            listed = self.world.listed_routes
+            env.process(
+                depart_in_order(
+                    env, listed.depart_s, lambda i: env.process(self._listed_trip(listed.routes[i]))
+                )
+            )
+        elif self.world.traces is not None:
+            times_s, order = self.world.traces.starts()
+            env.process(
+                depart_in_order(
+                    env, times_s, lambda j: env.process(self._traced_vehicle(int(order[j])))
+                )
+            )
         else:
             for _ in range(scenario.fleet.count):
                 start = self.phase() * scenario.fleet.start_window_s
@@ -158,8 +174,8 @@ class _EventRun:
 
     # -- vehicles ----------------------------------------------------------------
 
-    def _new_vehicle(self) -> Vehicle:
-        vehicle = Vehicle(self.next_id, self.hdmap.released.copy())
+    def _new_vehicle(self, kind: type[Vehicle] = Vehicle) -> Vehicle:
+        vehicle = kind(self.next_id, self.hdmap.released.copy())
         self.next_id += 1
         self.vehicles.arrived += 1
         self.active[vehicle] = None
@@ -194,6 +210,45 @@ class _EventRun:
             on_edge=self.hdmap.edge_entered,
         )
         self.vehicles.trips_completed += 1
+
+    def _listed_trip(self, route: tuple[int, ...]) -> Generator[Any, Any, None]:
+        """A vehicle of a route file: appears, drives its listed edges, leaves."""
+        world = self.world
+        vehicle = self._new_vehicle()
+        self.hdmap.route(vehicle, list(route))
+        yield from drive(
+            self.env,
+            vehicle,
+            list(route),
+            length_m=world.edge_length_m,
+            speed_mps=world.edge_speed_mps,
+            signalized_end=world.edge_signalized_end,
+            edge_tiles=world.edge_tiles,
+            signal_wait_s=self.signal_wait,
+            tiles=self.hdmap,
+            on_edge=self.hdmap.edge_entered,
+        )
+        self.vehicles.trips_completed += 1
+        self._leave(vehicle)
+
+    def _traced_vehicle(self, i: int) -> Generator[Any, Any, None]:
+        """A vehicle of the trace: appears at its first sample, leaves after its last."""
+        traces = self.world.traces
+        assert traces is not None
+        vehicle = self._new_vehicle(TraceVehicle)
+        assert isinstance(vehicle, TraceVehicle)
+        self.hdmap.route(vehicle, traces.route(i))
+        yield from follow_trace(
+            self.env,
+            vehicle,
+            traces,
+            i,
+            self.world.edge_length_m,
+            self.hdmap,
+            on_edge=self.hdmap.edge_entered,
+        )
+        self.vehicles.trips_completed += 1
+        self._leave(vehicle)
 
     def _leave(self, vehicle: Vehicle) -> None:
         vehicle.active = False

@@ -28,11 +28,14 @@ from avzone.network import (
     sample_roads,
 )
 from avzone.roads import bbox_m, etown_synthetic, load_map
+from avzone.roads.points import placement_from_file
 from avzone.roadside import place_rsus
 from avzone.scenario import Scenario
 from avzone.scenario.schema import TIERS
 from avzone.vehicles.demand import Demand, build_demand
 from avzone.vehicles.routing import add_travel_times
+from avzone.vehicles.sumo_routes import ListedRoutes, routes_for
+from avzone.vehicles.traces import Traces, traces_for
 
 __all__ = ["SiteInfo", "World", "load_road_graph"]
 
@@ -77,6 +80,8 @@ class World:
     sample_tile: np.ndarray
     edge_tiles: tuple[list[tuple[float, int]], ...]
     demand: Demand
+    listed_routes: ListedRoutes | None = None
+    traces: Traces | None = None
 
     @property
     def n_rsus(self) -> int:
@@ -101,8 +106,12 @@ class World:
         signal_end = np.array([bool(G.nodes[v].get("signalized")) for _, v, _ in edges])
 
         road = scenario.road
-        rsu_xy = place_rsus(G, road.placement, box)
-        cell_xy = place_cells(scenario.network.cells.placement, box)
+        rsu_place = placement_from_file(road.placement, scenario, G, box, "road.rsu.place.file")
+        rsu_xy = place_rsus(G, rsu_place, box)
+        cell_place = placement_from_file(
+            scenario.network.cells.placement, scenario, G, box, "network.cells.place.file"
+        )
+        cell_xy = place_cells(cell_place, box)
         pc5 = nearest_within(samples.xy, rsu_xy, road.pc5.range_m)
         uu = nearest_within(samples.xy, cell_xy, scenario.network.cells.range_m)
         if road.sensors is not None:
@@ -110,7 +119,7 @@ class World:
         else:
             perceived = np.zeros(len(samples.xy), dtype=bool)
 
-        sites, routes, candidates = _cloud(scenario, box, rsu_xy, cell_xy, rng)
+        sites, routes, candidates = _cloud(scenario, box, rsu_xy, cell_xy, rng, G)
         tiles = TileGrid.over(box, scenario.hdmap.tile_size_m)
         sample_tile = road_tiles(
             scenario.hdmap.tiles_by, tiles, samples.xy, samples.edge, reverse_edges(edges)
@@ -143,6 +152,8 @@ class World:
             sample_tile=sample_tile,
             edge_tiles=edge_tiles,
             demand=demand,
+            listed_routes=routes_for(scenario, G, {e: i for i, e in enumerate(edges)}),
+            traces=traces_for(scenario, G, samples, sample_tile),
         )
 
 
@@ -163,15 +174,18 @@ def _cloud(
     rsu_xy: np.ndarray,
     cell_xy: np.ndarray,
     rng: np.random.Generator,
+    G: nx.MultiDiGraph,
 ) -> tuple[tuple[SiteInfo, ...], BackhaulRoutes, dict[str, np.ndarray]]:
     sites: list[SiteInfo] = []
     edge_sites: list[tuple[str, np.ndarray]] = []
     remote: list[tuple[str, float]] = []
     for spec in scenario.cloud.sites:
         if spec.tier == "edge":
-            xy = place_edge_sites(
-                spec.placement, spec.count, box, rsu_xy, rng, f"cloud.sites.{spec.name}.place"
+            key = f"cloud.sites.{spec.name}.place"
+            placement = placement_from_file(
+                spec.placement, scenario, G, box, f"{key}.file", spec.count
             )
+            xy = place_edge_sites(placement, spec.count, box, rsu_xy, rng, key)
             for name, p in zip(spec.names, xy, strict=True):
                 at = (float(p[0]), float(p[1]))
                 sites.append(

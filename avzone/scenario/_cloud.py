@@ -73,7 +73,7 @@ def _site(name: str, s: Reader) -> SiteSpec:
             s.at("place.rule"),
             f"expected kmeans_rsus, grid or list for count {count}, got 'center'",
         )
-    if placement.rule == "list" and len(placement.positions_m) != count:
+    if placement.rule == "list" and placement.file is None and len(placement.positions_m) != count:
         raise ScenarioError(
             s.at("place.positions_m"),
             f"expected {count} positions (count), got {len(placement.positions_m)}",

@@ -126,9 +126,15 @@ def parse_scenario(
     network = _network(top.section("network"))
     cloud = parse_cloud(top.section("cloud"), base_dir)
     car = top.section("car")
-    fleet = _fleet(car.section("fleet"))
+    fleet = _fleet(car.section("fleet"), base_dir)
     zones, od = _demand(car.section("demand"))
-    mobility = _mobility(car.section("mobility"))
+    mobility = _mobility(car.section("mobility"), base_dir)
+    if mobility.traced:
+        if car.has("fleet"):
+            raise ScenarioError(
+                "car.fleet", "the vehicles come from car.mobility (trace or sumo); remove car.fleet"
+            )
+        fleet = Fleet(arrivals="trace")
     flows = _flows(car, road, cloud)
     car.done()
     scenario_name = top.text("name", _safe_name(name))
@@ -205,9 +211,9 @@ def _road(road: Reader) -> RoadSection:
     return RoadSection(placement, pc5, sensors)
 
 
-def _fleet(r: Reader) -> Fleet:
+def _fleet(r: Reader, base_dir: Path) -> Fleet:
     d = Fleet()
-    arrivals = r.choice("arrivals", ("poisson", "fixed"), d.arrivals)
+    arrivals = r.choice("arrivals", ("poisson", "fixed", "routes"), d.arrivals)
     if arrivals == "poisson":
         fleet = Fleet(
             arrivals=arrivals,
@@ -220,6 +226,8 @@ def _fleet(r: Reader) -> Fleet:
                 r.at("initial_vehicles"),
                 f"expected at most max_vehicles ({fleet.max_vehicles}), got {fleet.initial_vehicles}",
             )
+    elif arrivals == "routes":
+        fleet = Fleet(arrivals=arrivals, routes_file=_input_file(r, "routes_file", base_dir))
     else:
         fleet = Fleet(
             arrivals=arrivals,
@@ -268,8 +276,32 @@ def _pair(r: Reader, key: str) -> tuple[float, float]:
     return (float(value[0]), float(value[1]))
 
 
-def _mobility(r: Reader) -> Mobility:
+def _input_file(r: Reader, key: str, base_dir: Path) -> Path:
+    """A required input file, relative to the scenario's folder; it must exist."""
+    raw = r.text(key)
+    path = (base_dir / raw).resolve() if not Path(raw).is_absolute() else Path(raw)
+    if not path.is_file():
+        raise ScenarioError(r.at(key), f"file not found: {raw} (looked at {path})")
+    return path
+
+
+def _mobility(r: Reader, base_dir: Path) -> Mobility:
     d = Mobility()
+    if r.has("trace") and r.has("sumo"):
+        raise ScenarioError(r.path, "give either 'trace' or 'sumo', not both")
+    if r.has("trace"):
+        m = Mobility(trace_file=_input_file(r, "trace", base_dir))
+        r.done()
+        return m
+    if r.has("sumo"):
+        s = r.section("sumo")
+        m = Mobility(
+            sumo_routes_file=_input_file(s, "routes_file", base_dir),
+            sumo_step_s=s.number("step_s", d.sumo_step_s, min_value=0, strict_min=True),
+        )
+        s.done()
+        r.done()
+        return m
     m = Mobility(
         speed_factor=r.number("speed_factor", d.speed_factor, min_value=0, strict_min=True),
         signal_wait_max_s=r.number("signal_wait_max_s", d.signal_wait_max_s, min_value=0),

@@ -54,11 +54,14 @@ class Placement:
 
     ``positions_m`` are offsets in metres from the south-west corner of the
     map's bounding box (x east, y north), so that they read the same on any map.
+    ``file`` (rule ``list``): a GeoJSON/CSV file of positions, as written in
+    the scenario (relative to its folder), read when the world is built.
     """
 
     rule: str
     spacing_m: float = 0.0
     positions_m: tuple[tuple[float, float], ...] = ()
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,9 @@ class Fleet:
     under way at t = 0, each somewhere along a trip (uniform in its travel
     time), so that a busy period starts busy. ``arrivals == "fixed"``: ``count``
     vehicles start within the first ``start_window_s`` and drive trip after trip.
+    ``arrivals == "routes"``: the vehicles of the SUMO route file
+    ``routes_file`` depart at their times and drive their listed edges.
+    ``arrivals == "trace"``: the vehicles of ``car.mobility.trace``.
     """
 
     arrivals: str = "poisson"
@@ -122,6 +128,7 @@ class Fleet:
     initial_vehicles: int = 0
     count: int = 0
     start_window_s: float = 60.0
+    routes_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -147,10 +154,21 @@ class Mobility:
     """Edge-by-edge driving: free flow at ``speed_factor`` × the speed limit.
 
     At a signalised node a vehicle waits a uniform time in [0, signal_wait_max_s].
+    With ``trace_file`` the vehicles follow recorded trajectories instead;
+    with ``sumo_routes_file`` SUMO simulates that route file on the map (a
+    SUMO net) and its trajectories (sampled every ``sumo_step_s``) are followed.
     """
 
     speed_factor: float = 1.0
     signal_wait_max_s: float = 0.0
+    trace_file: Path | None = None
+    sumo_routes_file: Path | None = None
+    sumo_step_s: float = 1.0
+
+    @property
+    def traced(self) -> bool:
+        """Whether vehicles follow trajectories (a trace file or a SUMO run)."""
+        return self.trace_file is not None or self.sumo_routes_file is not None
 
 
 @dataclass(frozen=True)
