@@ -171,6 +171,19 @@ def render_run_report(run: RunFolder) -> str:
         ),
         ("vehicles", "Vehicles", _vehicles_table(s["vehicles"])),
     ]
+    if "fault_timeline" in s:  # a run with faults (docs/faults.md)
+        sections.insert(
+            2,
+            (
+                "faults",
+                "Faults",
+                _figure(
+                    plots.plot_fault_timeline(run)[0],
+                    "fault timeline",
+                    "Share of each flow's messages lost or late per 5 s bin; shaded: the faults.",
+                ),
+            ),
+        )
     subtitle = (
         f"seed {s['seed']} · {_num(s['duration_s'])} s simulated, warm-up {_num(s['warmup_s'])} s"
         f" · {_checks_verdict(s['checks'])}"

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from avzone.checks import CheckResult, evaluate_checks
 from avzone.engine import World, simulate
 from avzone.errors import ScenarioError
+from avzone.faults.state import resolve_faults
 from avzone.metrics import (
     build_summary,
     coverage_geojson,
@@ -144,6 +145,7 @@ def build_world(
     parsed = _scenario(scenario, seed, overrides)
     try:
         world = World.build(parsed)
+        resolve_faults(world)  # targets the built world must have
         evaluate_checks(world.scenario.checks, build_summary(world, None))
     except ScenarioError as exc:  # found after parsing (map, demand, checks): name the file
         raise exc if exc.file or parsed.file is None else exc.in_file(str(parsed.file)) from None

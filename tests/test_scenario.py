@@ -230,7 +230,7 @@ BAD_CHANGES = [
     ),
     pytest.param(
         {"zzz": 1},
-        "zzz: unknown key (known keys: car, checks, cloud, duration_s, engine, hdmap, map, name, "
+        "zzz: unknown key (known keys: car, checks, cloud, duration_s, engine, faults, hdmap, map, name, "
         "network, road, seed, warmup_s)",
         id="unknown-key-listed",
     ),

@@ -23,6 +23,8 @@ from avzone.engine.carry import carry
 from avzone.engine.draws import Stream, run_seeds
 from avzone.engine.plans import FlowPlan, plan_flow
 from avzone.engine.world import World
+from avzone.faults.impact import TimedRecorder
+from avzone.faults.state import FaultState
 from avzone.hdmap.process import HdMap
 from avzone.metrics.collect import FlowRecorder, VehicleCounts
 from avzone.network.transport import (
@@ -53,6 +55,7 @@ class RunRecord:
     hdmap: HdMap
     vehicles: VehicleCounts
     links: LinkState | None = None
+    faults: FaultState | None = None
 
 
 def simulate(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
@@ -120,6 +123,12 @@ class _EventRun:
         self._fallback = scenario.cloud.fallback
         self._tier_of = [TIERS.index(s.tier) for s in world.sites]
         self.flows = {f.name: FlowRecorder(f.name, f.deadline_ms / 1000) for f in scenario.flows}
+        self.faults = FaultState(world, self.env) if scenario.faults else None
+        if self.faults is not None:  # timed records for the fault impact
+            clock = lambda: self.env.now  # noqa: E731
+            self.flows = {
+                f.name: TimedRecorder(f.name, f.deadline_ms / 1000, clock) for f in scenario.flows
+            }
         self.vehicles = VehicleCounts()
         self.active: dict[Vehicle, None] = {}
         self.plans = {f.name: plan_flow(world, f) for f in scenario.flows}
@@ -182,11 +191,15 @@ class _EventRun:
             site = self.sites[index[outage.site]]
             env.timeout(outage.start_s).callbacks.append(_call(site.fail))
             env.timeout(outage.end_s).callbacks.append(_call(site.repair))
+        if self.faults is not None:
+            self.faults.schedule(self.sites, self.hdmap)
         env.run(until=scenario.duration_s)
         self.hdmap.finish()
         for vehicle in self.active:
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
-        return RunRecord(self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.links)
+        return RunRecord(
+            self.world, self.flows, self.sites, self.hdmap, self.vehicles, self.links, self.faults
+        )
 
     # -- vehicles ----------------------------------------------------------------
 
@@ -327,7 +340,9 @@ class _EventRun:
         record = self.flows[flow.name]
         warmup_s = self.world.scenario.warmup_s
         while True:
-            if self.env.now >= warmup_s:
+            if self.env.now >= warmup_s and (
+                self.faults is None or self.faults.station_up("pc5", rsu)
+            ):  # a down RSU senses and sends nothing
                 record.sent += 1
                 self._request(plan, record, None, rsu)
             yield self.env.timeout(period_s)
@@ -339,9 +354,18 @@ class _EventRun:
         count = self._count[edge]
         return self._start[edge] + (k if k < count else count - 1)
 
+    def _station(self, plan: FlowPlan, vehicle: Vehicle) -> int:
+        """The station (RSU or cell) serving the vehicle now, after faults and failover."""
+        sample = self._sample(vehicle)
+        station = plan.station[sample]
+        faults = self.faults
+        if faults is not None and faults.active:
+            return faults.station(plan.flow.via, vehicle, sample, station)
+        return station
+
     def _one_hop(self, plan: FlowPlan, vehicle: Vehicle, record: FlowRecorder) -> None:
         """A message that ends at the first station (RSU for PC5, cell for Uu)."""
-        if plan.station[self._sample(vehicle)] < 0:
+        if self._station(plan, vehicle) < 0:
             record.out_of_coverage += 1
         elif self.uniform() < plan.first_loss:
             record.radio += 1
@@ -365,7 +389,7 @@ class _EventRun:
         env = self.env
         t0 = env.now
         if vehicle is not None:
-            cell = plan.station[self._sample(vehicle)]
+            cell = self._station(plan, vehicle)
             if cell < 0:
                 record.out_of_coverage += 1
                 return
@@ -376,18 +400,34 @@ class _EventRun:
         else:
             ap = rsu
         k = self._dispatch(plan, ap)
-        route_loss = plan.route_loss[ap][k]
-        site_index = plan.site[ap][k]
+        flow = plan.flow
         # the access hop's delay (radio up, and the core for Uu): the access_up stage. When it
         # varies per message, keep self._lookahead_s a lower bound of it (exact link FIFO)
         access_up_s = plan.first_s
         t_in = t0 + access_up_s
-        flow = plan.flow
+        route_loss = plan.route_loss[ap][k]
+        # While backhaul links are cut or degraded (faults), routes come from the fault state
+        # as constant delays (up_s, down_s), without link queueing.
+        rerouted: tuple[float, float] | None = None
+        faults = self.faults
+        if faults is not None and faults.routes is not None:
+            if self._fallback and not faults.reachable(ap, plan.site[ap][k]):
+                k = next(
+                    (j for j, i in enumerate(plan.site[ap]) if faults.reachable(ap, i)
+                     and self.sites[i].admits()),
+                    k,
+                )  # fmt: skip
+            up_s, down_s, route_loss = faults.route(
+                ap, plan.site[ap][k], flow.size_bytes, flow.reply_bytes
+            )
+            rerouted = (up_s, down_s)
+        site_index = plan.site[ap][k]
         up = self._up[ap][site_index]
         assert up is not None  # candidate sites are reachable
         if route_loss and (u := self.uniform()) < route_loss:
             record.backhaul += 1
-            self._carry_lost(up, t_in, flow.size_bytes, u)
+            if rerouted is None:
+                self._carry_lost(up, t_in, flow.size_bytes, u)
             return
         site = self.sites[site_index]
         service = self.service_time[flow.service or ""]
@@ -413,17 +453,24 @@ class _EventRun:
             assert down is not None
             if route_loss and (u := self.uniform()) < route_loss:
                 record.backhaul += 1
-                self._carry_lost(down, t_done, flow.reply_bytes, u)
+                if rerouted is None:
+                    self._carry_lost(down, t_done, flow.reply_bytes, u)
                 return
             last_s = 0.0
             if vehicle is not None:
-                if not vehicle.active or plan.station[self._sample(vehicle)] < 0:
+                if not vehicle.active or self._station(plan, vehicle) < 0:
                     record.out_of_coverage += 1
                     return
                 if self.uniform() < plan.last_loss:
                     record.radio += 1
                     return
                 last_s = plan.last_s  # the access hop down (core and downlink radio)
+            if rerouted is not None:
+                t_out = t_done + rerouted[1]
+                env.timeout(rerouted[1] + last_s).callbacks.append(
+                    lambda _: delivered(wait_s, t_done, t_out)
+                )
+                return
             carry(
                 env,
                 self.links,
@@ -447,6 +494,9 @@ class _EventRun:
             hold_s = work_s / site.speed
             site.submit(work_s, flow.priority, served, refused, flow.service or "")
 
+        if rerouted is not None:
+            env.timeout(access_up_s + rerouted[0]).callbacks.append(lambda _: at_site(env.now))
+            return
         carry(self.env, self.links, up, t_in, flow.size_bytes, 0.0, at_site, self._lookahead_s[ap])
 
     def _carry_lost(self, segments: Segments, t: float, size_bytes: int, u: float) -> None:

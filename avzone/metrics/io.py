@@ -118,7 +118,13 @@ def write_run(
     scenario: dict[str, Any],
     link_rows: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
-    """Write the run folder; returns the files written (links.csv when ``link_rows`` is given)."""
+    """Write the run folder; returns the files written (links.csv when
+    ``link_rows`` is given).
+
+    ``summary.json`` marks a complete folder (:func:`avzone.rundir.is_run_dir`): an old one is
+    removed first and the new one written last, so a run killed while writing leaves a folder
+    without it (readers refuse it) rather than a mix of old and new files.
+    """
     texts = {
         "scenario.json": json.dumps(scenario, indent=2, ensure_ascii=False) + "\n",
         "summary.json": dumps_summary(summary),
@@ -129,8 +135,10 @@ def write_run(
     }
     if link_rows is not None:
         texts["links.csv"] = csv_text(link_rows)
+    (out_dir / "summary.json").unlink(missing_ok=True)
     paths = []
-    for name, text in texts.items():
+    for name in sorted(texts, key=lambda n: n == "summary.json"):  # summary.json last
+        text = texts[name]
         path = out_dir / name
         atomic_write_text(path, text)
         paths.append(path)

@@ -209,6 +209,15 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
     summary.setdefault("network", {}).update(
         network_summary(world, record.links if record else None)
     )
+    if scenario.faults:  # docs/faults.md
+        from avzone.faults.impact import fault_summary, fault_timeline
+
+        faults = record.faults if record else None
+        occurrences = faults.occurrences if faults else None
+        timed: Any = record.flows if record else None
+        summary["faults"] = fault_summary(world, occurrences, timed)
+        if record is not None:
+            summary["fault_timeline"] = fault_timeline(world, timed)
     return summary
 
 

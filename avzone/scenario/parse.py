@@ -15,7 +15,7 @@ from avzone.scenario._backhaul import parse_transport
 from avzone.scenario._cloud import parse_cloud
 from avzone.scenario._common import check_name, parse_placement, unknown
 from avzone.scenario._hdmap import parse_hdmap
-from avzone.scenario._reader import Reader
+from avzone.scenario._reader import Reader, finite, short
 from avzone.scenario.overrides import apply_overrides
 from avzone.scenario.schema import (
     CELL_RULES,
@@ -44,6 +44,37 @@ ENGINES = ("event",)
 RSM_FLOW = "rsm"
 
 
+MAX_YAML_DEPTH = 100
+"""Deepest nesting of YAML collections a scenario file may have (a real one has < 10)."""
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no tags that build Python objects) that refuses deep nesting early:
+    the composer recurses per level, and the scanner is quadratic in the flow level; 5000 levels
+    of ``[`` took seconds before a RecursionError."""
+
+    _depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario YAML file.
 
@@ -64,12 +95,14 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError("", f"cannot read the scenario file ({exc})", str(file)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SafeLoader)  # a SafeLoader: no Python object tags
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid syntax"
         raise ScenarioError("", f"malformed YAML{where}: {problem}", str(file)) from None
+    except ValueError as exc:  # a value PyYAML cannot build: int of > 4300 digits, 2001-13-45
+        raise ScenarioError("", f"malformed YAML: {str(exc)[:120]}", str(file)) from None
     try:
         data = apply_overrides(data, overrides or {})
         return parse_scenario(data, base_dir=file.parent, name=file.stem, file=file)
@@ -126,6 +159,7 @@ def parse_scenario(
         cloud=cloud,
         hdmap=parse_hdmap(top.section("hdmap"), base_dir, cloud, flows),
         checks=_checks(top),
+        faults=_faults(top, cloud),
     )
     top.done()
     return scenario
@@ -237,10 +271,10 @@ def _pair(r: Reader, key: str) -> tuple[float, float]:
     ok = (
         isinstance(value, list)
         and len(value) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and finite(v) for v in value)
     )
     if not ok:
-        raise ScenarioError(r.at(key), f"expected a pair [x_m, y_m], got {value!r}")
+        raise ScenarioError(r.at(key), f"expected a pair [x_m, y_m], got {short(value)}")
     return (float(value[0]), float(value[1]))
 
 
@@ -368,6 +402,12 @@ def _network(r: Reader) -> NetworkSection:
     return NetworkSection(cells, backhaul)
 
 
+def _faults(top: Reader, cloud: CloudSection) -> tuple[Any, ...]:
+    from avzone.faults.spec import parse_faults
+
+    return parse_faults(top, {name for s in cloud.sites for name in s.names})
+
+
 def _checks(top: Reader) -> tuple[str, ...]:
     from avzone.checks import parse_check
 
@@ -376,7 +416,8 @@ def _checks(top: Reader) -> tuple[str, ...]:
         path = f"checks[{i}]"
         if not isinstance(item, str):
             raise ScenarioError(
-                path, f"expected a check like 'flows.control.latency_ms.p99 <= 50', got {item!r}"
+                path,
+                f"expected a check like 'flows.control.latency_ms.p99 <= 50', got {short(item)}",
             )
         parse_check(item, path)
         out.append(item)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from avzone.faults.spec import FaultSpec
 
 __all__ = [
     "Aggregation",
@@ -404,6 +408,7 @@ class Scenario:
     cloud: CloudSection
     hdmap: HdmapSection
     checks: tuple[str, ...] = field(default=())
+    faults: tuple[FaultSpec, ...] = field(default=())  # docs/faults.md
 
     def flow(self, name: str) -> Flow:
         """The flow called ``name``."""
