@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("scenarios", type=Path, nargs="+")
     check.add_argument("--out", type=Path, help="write each run to OUT/NAME and OUT/checks.json")
     check.add_argument("--seed", type=int, help="override every scenario's seed")
+    check.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML to FILE")
+
+    diff = sub.add_parser("diff", help="compare two run or sweep folders (exit 1 on a regression)")
+    from avzone.diff import add_diff_arguments
+
+    add_diff_arguments(diff)
 
     from avzone.experiments.cli import add_sweep_parser
 
@@ -71,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     from avzone.report import add_report_parser
 
     add_report_parser(sub)
+    from avzone.vehicles.sumo_run import add_sumo_parser
+
+    add_sumo_parser(sub)
     return parser
 
 
@@ -90,10 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from avzone.report import run_report_command
 
             return run_report_command(args)
+        if args.command == "diff":
+            from avzone.diff import run_diff_command
+
+            return run_diff_command(args)
         if args.command == "sweep":
             from avzone.experiments.cli import run_sweep_command
 
             return run_sweep_command(args)
+        if args.command == "sumo":
+            from avzone.vehicles.sumo_run import run_sumo_command
+
+            return run_sumo_command(args)
         return _map(args)
     except AvzoneError as exc:
         print(f"avzone: error: {exc}", file=sys.stderr)
@@ -129,6 +146,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from avzone.junit import ScenarioChecks, write_junit
     from avzone.metrics import atomic_write_text
     from avzone.runner import build_world, run
 
@@ -144,11 +162,21 @@ def _check(args: argparse.Namespace) -> int:
     failed = 0
     total = 0
     report: list[dict[str, object]] = []
+    suites = []
     for path in args.scenarios:
         results = run(path, seed=args.seed)
         if args.out:
             results.write(args.out / results.scenario.name)
         print(format_checks(results, path))
+        suites.append(
+            ScenarioChecks(
+                results.scenario.name,
+                str(path),
+                results.scenario.seed,
+                results.checks,
+                results.wall_s,
+            )
+        )
         failed += sum(not c.passed for c in results.checks)
         total += len(results.checks)
         report.append(
@@ -165,6 +193,8 @@ def _check(args: argparse.Namespace) -> int:
         )
     if args.out:
         atomic_write_text(args.out / "checks.json", json.dumps(report, indent=2) + "\n")
+    if args.junit:
+        write_junit(args.junit, suites)
     print(f"{total - failed} passed, {failed} failed")
     return 1 if failed else 0
 

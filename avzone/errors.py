@@ -8,11 +8,31 @@ found, and what was expected, so that the CLI can print it as one line::
 
 from __future__ import annotations
 
-__all__ = ["AvzoneError", "MapError", "ScenarioError"]
+__all__ = ["AvzoneError", "MapError", "ScenarioError", "one_line"]
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped, so it stays one line.
+
+    Examples
+    --------
+    >>> one_line("road.\\nx: unknown key")
+    'road.\\\\nx: unknown key'
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class AvzoneError(ValueError):
-    """Base class of the errors caused by user input (exit code 2 in the CLI)."""
+    """Base class of the errors caused by user input (exit code 2 in the CLI).
+
+    Its text is always one line: line breaks in names or values (a key ``"a\\nb"``) are
+    escaped.
+    """
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class ScenarioError(AvzoneError):
@@ -37,7 +57,7 @@ class ScenarioError(AvzoneError):
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
         prefix = f"{self.file}: " if self.file else ""
-        return f"{prefix}{where}{self.message}"
+        return one_line(f"{prefix}{where}{self.message}")
 
     def in_file(self, file: str) -> ScenarioError:
         """Return the same error located in ``file``."""

@@ -139,13 +139,15 @@ def render_run_report(run: RunFolder) -> str:
             + _figure(
                 plots.plot_latency_breakdown(run)[0],
                 "latency breakdown",
-                "Mean network, queue-wait and service time of delivered messages (summary breakdown_ms).",
+                "Mean of each measured stage of delivered messages: access, backhaul, site queue, service, "
+                "each way (summary breakdown_ms).",
             ),
         ),
         (
             "cloud",
             "Cloud sites",
             _cloud_table(s["cloud"])
+            + _backhaul_table(s.get("network", {}))
             + _figure(
                 plots.plot_site_timeseries(run, metric="utilization")[0],
                 "site utilisation",
@@ -169,6 +171,19 @@ def render_run_report(run: RunFolder) -> str:
         ),
         ("vehicles", "Vehicles", _vehicles_table(s["vehicles"])),
     ]
+    if "fault_timeline" in s:  # a run with faults (docs/faults.md)
+        sections.insert(
+            2,
+            (
+                "faults",
+                "Faults",
+                _figure(
+                    plots.plot_fault_timeline(run)[0],
+                    "fault timeline",
+                    "Share of each flow's messages lost or late per 5 s bin; shaded: the faults.",
+                ),
+            ),
+        )
     subtitle = (
         f"seed {s['seed']} · {_num(s['duration_s'])} s simulated, warm-up {_num(s['warmup_s'])} s"
         f" · {_checks_verdict(s['checks'])}"
@@ -315,6 +330,29 @@ def _cloud_table(cloud: Mapping[str, Any]) -> str:
         for name, c in cloud.items()
     ]  # fmt: skip
     return _table(headers, rows)
+
+
+def _backhaul_table(network: Mapping[str, Any]) -> str:
+    """Link load per tier and at each site (summary ``network``); nothing without it."""
+    rows = [
+        [f"{kind} {name}", block.get("links"), _num(a["mbps"], 3), _pct(a["max_utilization"]),
+         _num(a["p99_wait_ms"], 4), _num(b["mbps"], 3), _pct(b["max_utilization"])]
+        for kind, key, (ka, kb) in (("tier", "tiers", ("up", "down")), ("site", "sites", ("in", "out")))
+        for name, block in network.get(key, {}).items()
+        for a, b in [(block[ka], block[kb])]
+    ]  # fmt: skip
+    if not rows:
+        return ""
+    headers = [
+        "backhaul",
+        "links",
+        "up / in Mbit/s",
+        "max util",
+        "p99 wait ms",
+        "down / out Mbit/s",
+        "max util",
+    ]
+    return "<h3>Backhaul link load</h3>" + _table(headers, rows)
 
 
 def _hdmap_table(hd: Mapping[str, Any]) -> str:

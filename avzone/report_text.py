@@ -56,6 +56,19 @@ def format_run(results: Results, out: Path | None = None) -> str:
             f"  {name:<10} {c['tier']:<9} {c['servers']:>7} "
             f"{'-' if util is None else f'{util * 100:.0f}%':>6} {_num(c['mean_wait_ms'], '.3f'):>8} {c['served']:>8}"
         )
+    tiers = s.get("network", {}).get("tiers", {})
+    if tiers:
+        lines += [
+            "",
+            f"  {'backhaul':<12} {'links':>5} {'up Mbit/s':>10} {'max util':>9} {'p99 wait ms':>12}",
+        ]
+    for tier, t in tiers.items():
+        up = t["up"]
+        util = up["max_utilization"]
+        lines.append(
+            f"  {tier:<12} {t['links']:>5} {_num(up['mbps'], '.1f'):>10} "
+            f"{'-' if util is None else f'{util * 100:.2f}%':>9} {_num(up['p99_wait_ms'], '.3f'):>12}"
+        )
     hd = s["hdmap"]
     lines += [
         "",
@@ -67,7 +80,7 @@ def format_run(results: Results, out: Path | None = None) -> str:
     if out is not None:
         lines += [
             "",
-            f"results: {out}/summary.json, flows.csv, site_timeseries.csv, quantiles.csv, coverage.geojson",
+            f"results: {out}/summary.json, flows.csv, site_timeseries.csv, quantiles.csv, coverage.geojson, links.csv",
         ]
     return "\n".join(lines)
 

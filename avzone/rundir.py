@@ -23,7 +23,7 @@ import csv
 import json
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,9 @@ RUN_FILES = (
     "quantiles.csv",
     "scenario.json",
     "coverage.geojson",
+    "links.csv",
 )
-"""The six files of a run folder (docs/outputs.md)."""
+"""The seven files of a run folder (docs/outputs.md)."""
 
 SWEEP_FILES = ("runs.csv", "summary.csv")
 """The files that make a sweep folder; ``sweep.json`` (the grid) is read when present."""
@@ -63,6 +64,7 @@ _TEXT_COLUMNS: dict[str, frozenset[str]] = {
     "flows.csv": frozenset({"flow", "source", "via", "service"}),
     "site_timeseries.csv": frozenset({"site", "tier"}),
     "quantiles.csv": frozenset({"kind", "name"}),
+    "links.csv": frozenset({"link", "tier", "direction", "from", "to"}),
     "runs.csv": frozenset(),
     "summary.csv": frozenset({"metric"}),
 }
@@ -70,6 +72,7 @@ _REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "flows.csv": ("flow", "deadline_ms"),
     "site_timeseries.csv": ("site", "tier", "t_s", "utilization", "queue_mean", "queue_max"),
     "quantiles.csv": ("kind", "name", "q", "value"),
+    "links.csv": (),  # empty when the backhaul has no link
     "runs.csv": ("replication", "seed"),
     "summary.csv": ("metric", "n", "mean", "std", "ci95_low", "ci95_high"),
 }
@@ -96,6 +99,8 @@ class RunFolder:
         ``scenario.json``: the validated scenario that ran.
     coverage
         ``coverage.geojson``: one LineString feature per directed road edge.
+    links
+        ``links.csv``: one row per directed backhaul link and its load.
     """
 
     path: Path
@@ -105,6 +110,7 @@ class RunFolder:
     quantiles: list[Row]
     scenario: dict[str, Any]
     coverage: dict[str, Any]
+    links: list[Row] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -218,6 +224,7 @@ def load_run(path: str | Path) -> RunFolder:
         quantiles=_read_csv(folder / "quantiles.csv"),
         scenario=_read_json(folder / "scenario.json", dict),
         coverage=coverage,
+        links=_read_csv(folder / "links.csv"),
     )
 
 

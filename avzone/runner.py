@@ -8,7 +8,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,12 @@ from tqdm import tqdm
 from avzone.checks import CheckResult, evaluate_checks
 from avzone.engine import World, simulate
 from avzone.errors import ScenarioError
+from avzone.faults.state import resolve_faults
 from avzone.metrics import (
     build_summary,
     coverage_geojson,
     flow_rows,
+    link_rows,
     quantile_rows,
     site_timeseries_rows,
     write_run,
@@ -46,6 +48,7 @@ class Results:
     coverage: dict[str, Any]
     checks: list[CheckResult]
     wall_s: float
+    links: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def realtime_factor(self) -> float:
@@ -68,10 +71,10 @@ class Results:
         return rows
 
     def tables(self) -> dict[str, Any]:
-        """Tidy pandas DataFrames: ``flows``, ``sites``, ``site_timeseries``, ``quantiles``, ``coverage``.
+        """Tidy pandas DataFrames: ``flows``, ``sites``, ``site_timeseries``, ``quantiles``, ``coverage``, ``links``.
 
         ``coverage`` has one row per directed road edge (covered fraction per
-        system). Needs pandas (``pip install pandas``).
+        system); ``links`` one per directed backhaul link (as links.csv). Needs pandas (``pip install pandas``).
         """
         try:
             import pandas as pd
@@ -84,10 +87,11 @@ class Results:
             "site_timeseries": pd.DataFrame(self.site_timeseries),
             "quantiles": pd.DataFrame(self.quantiles),
             "coverage": pd.DataFrame(coverage),
+            "links": pd.DataFrame(self.links),
         }
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write summary.json, flows.csv, site_timeseries.csv, quantiles.csv and coverage.geojson atomically."""
+        """Write the run folder atomically (summary.json, the CSV tables, coverage.geojson)."""
         return write_run(
             Path(out_dir),
             self.summary,
@@ -96,6 +100,7 @@ class Results:
             self.site_timeseries,
             self.quantiles,
             scenario_record(self.scenario),
+            self.links,
         )
 
 
@@ -140,6 +145,7 @@ def build_world(
     parsed = _scenario(scenario, seed, overrides)
     try:
         world = World.build(parsed)
+        resolve_faults(world)  # targets the built world must have
         evaluate_checks(world.scenario.checks, build_summary(world, None))
     except ScenarioError as exc:  # found after parsing (map, demand, checks): name the file
         raise exc if exc.file or parsed.file is None else exc.in_file(str(parsed.file)) from None
@@ -198,4 +204,5 @@ def run(
         coverage=coverage_geojson(world),
         checks=checks,
         wall_s=time.perf_counter() - started,
+        links=link_rows(world, record.links),
     )

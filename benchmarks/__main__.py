@@ -28,6 +28,8 @@ CASES = {
     "etown-central-only": ROOT / "scenarios" / "etown-central-only.yaml",
     "etown-hybrid": ROOT / "scenarios" / "etown-hybrid.yaml",
     "radio-tables": ROOT / "scenarios" / "etown-pc5-uu.yaml",
+    # needs ../shared/data/real (the real Yizhuang SUMO net and its 3,600-vehicle demand)
+    "yizhuang-real-1800": ROOT / "scenarios" / "yizhuang-real-1800.yaml",
 }
 RADIO_CASES = {"radio-tables"}
 """Cases that time only the radio tables of World.build (all RSUs and cells, 10 m samples)."""

@@ -368,6 +368,7 @@ def test_check_a_failure_exit_1(
         "failing",
         "failing/coverage.geojson",
         "failing/flows.csv",
+        "failing/links.csv",
         "failing/quantiles.csv",
         "failing/scenario.json",
         "failing/site_timeseries.csv",
@@ -375,6 +376,7 @@ def test_check_a_failure_exit_1(
         "grid",
         "grid/coverage.geojson",
         "grid/flows.csv",
+        "grid/links.csv",
         "grid/quantiles.csv",
         "grid/scenario.json",
         "grid/site_timeseries.csv",
@@ -425,6 +427,7 @@ def test_run_writes_six_files_and_no_temporary_ones(
     assert files_under(out_dir) == [
         "coverage.geojson",
         "flows.csv",
+        "links.csv",
         "quantiles.csv",
         "scenario.json",
         "site_timeseries.csv",
@@ -455,7 +458,7 @@ def test_run_writes_six_files_and_no_temporary_ones(
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("avzone: grid (seed 7), 60 s simulated in ")
     assert out.splitlines()[-1] == (
-        f"results: {out_dir}/summary.json, flows.csv, site_timeseries.csv, quantiles.csv, coverage.geojson"
+        f"results: {out_dir}/summary.json, flows.csv, site_timeseries.csv, quantiles.csv, coverage.geojson, links.csv"
     )
     with (out_dir / "site_timeseries.csv").open(newline="") as handle:
         series = list(csv.DictReader(handle))

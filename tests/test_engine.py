@@ -63,6 +63,22 @@ def test_constant_delays_give_the_hand_computed_latency(constant_scenario: Path)
     assert control["p50"] == pytest.approx(expected_s * 1000, abs=1e-6)
     assert control["max"] == pytest.approx(expected_s * 1000, abs=1e-6)
     assert control["mean"] == pytest.approx(expected_s * 1000, abs=1e-6)
+    # each stage by hand (docs/outputs.md breakdown_ms), summing to the latency
+    stages_ms = {
+        "access_up": 4 + 1200 * 8 / 50e6 * 1000 + 1,  # uplink radio + core
+        "backhaul_up": (fibre_s + 1200 * 8 / 10e9) * 1000,
+        "queue": 0.0,
+        "service": 5.0,
+        "backhaul_down": (fibre_s + 200 * 8 / 10e9) * 1000,
+        "access_down": 1 + 4 + 200 * 8 / 200e6 * 1000,  # core + downlink radio
+    }
+    breakdown = summary["flows"]["control"]["breakdown_ms"]
+    for stage, ms in stages_ms.items():
+        assert breakdown[stage] == {
+            "mean": pytest.approx(ms, abs=1e-6),
+            "p99": pytest.approx(ms, abs=1e-6),
+        }
+    assert sum(stages_ms.values()) == pytest.approx(expected_s * 1000, abs=1e-9)
     # 15.206 ms > the 15 ms deadline: every message is late
     assert summary["flows"]["control"]["deadline_miss_ratio"] == 1.0
     # bsm: PC5 2 ms + 300 B at 20 Mbit/s, but only where the RSU reaches

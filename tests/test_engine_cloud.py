@@ -53,14 +53,15 @@ def _run(tmp_path: Path, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_breakdown_splits_network_wait_and_service(tmp_path: Path) -> None:
-    """Constant delays: service 5 ms, no wait, the rest is network (both ways)."""
+    """Constant delays: service 5 ms, no wait, the rest is access and backhaul (both ways)."""
     summary = _run(tmp_path, _control_zone(tmp_path))
     control = summary["flows"]["control"]
     breakdown = control["breakdown_ms"]
     assert breakdown["service"] == {"mean": pytest.approx(5.0), "p99": pytest.approx(5.0)}
-    assert breakdown["wait"] == {"mean": 0.0, "p99": 0.0}
+    assert breakdown["queue"] == {"mean": 0.0, "p99": 0.0}
     network_ms = control["latency_ms"]["mean"] - 5.0
-    assert breakdown["network"]["mean"] == pytest.approx(network_ms, abs=1e-6)
+    network = ("access_up", "backhaul_up", "backhaul_down", "access_down")
+    assert sum(breakdown[s]["mean"] for s in network) == pytest.approx(network_ms, abs=1e-5)
     assert control["failures"] == {
         "out_of_coverage": 0, "radio": 0, "backhaul": 0, "rejected": 0, "site_down": 0, "deadline_missed": 0,
     }  # fmt: skip

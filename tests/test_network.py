@@ -79,7 +79,7 @@ def test_backhaul_routes_hand_computed() -> None:
     graph = build_backhaul(
         np.array([[0.0, 0.0]]),
         [("edge", np.array([300.0, 400.0]))],
-        [("regional", 25.0)],
+        [("regional", "regional", 25.0)],
         np.array([0.0, 0.0]),
         spec,
     )

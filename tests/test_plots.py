@@ -169,14 +169,16 @@ def test_latency_cdf_lists_a_flow_without_deliveries(run: RunFolder) -> None:
 
 def test_latency_breakdown_stacks_to_the_mean_latency(run: RunFolder) -> None:
     _, ax = plot_latency_breakdown(run)
-    assert len(ax.patches) == 3 * 2  # network, wait, service × two flows
+    assert len(ax.patches) == 6 * 2  # six stages × two flows
     tops = {}
     for bar in ax.patches:
         x = round(bar.get_x() + bar.get_width() / 2)
         tops[x] = max(tops.get(x, 0.0), bar.get_y() + bar.get_height())
     for x, flow in enumerate(run.summary["flows"]):
         assert tops[x] == pytest.approx(run.summary["flows"][flow]["latency_ms"]["mean"], abs=1e-5)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["network", "wait", "service"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "access up", "backhaul up", "queue", "service", "backhaul down", "access down",
+    ]  # fmt: skip
 
 
 def test_site_timeseries_one_line_per_site(run: RunFolder) -> None:

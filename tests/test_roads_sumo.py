@@ -109,6 +109,7 @@ def test_tiny_network_drops_internal_edges_and_junctions(tiny_net: Path) -> None
         "source": str(tiny_net),
         "crs": None,
         "offset_m": (-100.0, -200.0),
+        "tl_programs": {},
     }
     edges = {d["id"]: (u, v, d) for u, v, d in G.edges(data=True)}
     assert set(edges) == {"AB", "BA"}
@@ -167,3 +168,63 @@ def test_bad_gzip(tmp_path: Path) -> None:
     path.write_bytes(b"<net/>")
     with pytest.raises(MapError, match=r"bad\.net\.xml\.gz: not a valid gzip file"):
         load_map(path)
+
+
+@needs_real
+def test_yizhuang_signal_programs_priorities_and_lonlat() -> None:
+    """SOURCES.md §1: 179 static tlLogic (two lights, 56 and 176, have programs 0 and 1, so
+    177 lights), one per signalised junction; lane speeds are netconvert's 80/100/50/40 km/h
+    defaults; every node has lon/lat inside origBoundary."""
+    G = load_sumo(REAL / "beijing_yizhuang.net.xml")
+    programs = G.graph["tl_programs"]
+    assert sum(len(p) for p in programs.values()) == 179
+    assert len(programs) == 177
+    assert [p["program_id"] for p in programs["56"]] == ["0", "1"]
+    assert {p["type"] for found in programs.values() for p in found} == {"static"}
+    first = programs["1"][0]
+    assert first["cycle_s"] == sum(d for d, _ in first["phases"]) == 90.0
+    signalized = [n for n, d in G.nodes(data=True) if d["signalized"]]
+    assert {G.nodes[n]["tl_id"] for n in signalized} == set(programs)
+    speeds_kph = {round(d["speed_mps"] * 3.6) for _, _, d in G.edges(data=True)}
+    assert speeds_kph == {40, 50, 80, 100}
+    assert all(isinstance(d["priority"], int) for _, _, d in G.edges(data=True))
+    lon = [d["lon"] for _, d in G.nodes(data=True)]
+    assert min(lon) >= 116.440111 - 1e-6
+    assert max(lon) <= 116.550523 + 1e-6
+
+
+def test_old_sumo_lane_maxspeed_and_tl_logic(tmp_path: Path) -> None:
+    """SUMO < 0.13 wrote lane ``maxspeed`` and ``<tl-logic>``; both are read."""
+    path = tmp_path / "old.net.xml"
+    path.write_text(
+        '<net><junction id="A" type="priority" x="0" y="0"/>'
+        '<junction id="B" type="traffic_light" x="100" y="0"/>'
+        '<edge id="e" from="A" to="B" priority="3" function="normal">'
+        '<lane id="e_0" index="0" maxspeed="13.89" length="100"/></edge>'
+        '<tl-logic id="B" type="static" programID="0" offset="5">'
+        '<phase duration="31" state="GG"/><phase duration="4" state="yy"/></tl-logic></net>',
+        encoding="utf-8",
+    )
+    G = load_sumo(path)
+    ((_, _, data),) = G.edges(data=True)
+    assert (data["speed_mps"], data["priority"]) == (13.89, 3)
+    assert G.graph["tl_programs"]["B"][0]["cycle_s"] == 35.0
+    assert G.graph["tl_programs"]["B"][0]["offset_s"] == 5.0
+    assert G.nodes["B"]["tl_id"] == "B"
+
+
+def test_map_show_on_sumo_and_geojson(tiny_net: Path, tmp_path: Path) -> None:
+    """`avzone map show` draws a SUMO net and its GeoJSON export (PNG signature)."""
+    from avzone.cli import main
+
+    geo_net = tmp_path / "geo.net.xml"  # the tiny net placed in UTM 50N, so it can be exported
+    geo_net.write_text(
+        TINY_NET.replace(
+            'projParameter="!"', 'projParameter="+proj=utm +zone=50 +ellps=WGS84"'
+        ).replace('netOffset="-100.00,-200.00"', 'netOffset="-450000.00,-4400000.00"')
+    )
+    geojson = write_geojson(load_sumo(geo_net), tmp_path / "tiny.geojson")
+    for source in (tiny_net, geojson):
+        picture = tmp_path / f"{source.name}.png"
+        assert main(["map", "show", str(source), "-o", str(picture)]) == 0
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

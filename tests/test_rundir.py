@@ -202,7 +202,7 @@ def test_load_sweep_errors_name_the_file(tmp_path: Path) -> None:
     )
 
 
-def test_run_files_are_the_six_files_avzone_run_writes(run_dir: Path, tmp_path: Path) -> None:
+def test_run_files_are_the_files_avzone_run_writes(run_dir: Path, tmp_path: Path) -> None:
     assert sorted(RUN_FILES) == sorted(p.name for p in run_dir.iterdir())
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)

@@ -29,11 +29,14 @@ from avzone.network import (
 )
 from avzone.radio.tables import RadioTable, system_tables
 from avzone.roads import bbox_m, etown_synthetic, load_map
+from avzone.roads.points import placement_from_file
 from avzone.roadside import place_rsus
 from avzone.scenario import Scenario
 from avzone.scenario.schema import TIERS
 from avzone.vehicles.demand import Demand, build_demand
 from avzone.vehicles.routing import add_travel_times
+from avzone.vehicles.sumo_routes import ListedRoutes, routes_for
+from avzone.vehicles.traces import Traces, traces_for
 
 __all__ = ["SiteInfo", "World", "load_road_graph"]
 
@@ -80,6 +83,8 @@ class World:
     demand: Demand
     pc5_table: RadioTable | None = None
     uu_table: RadioTable | None = None
+    listed_routes: ListedRoutes | None = None
+    traces: Traces | None = None
 
     @property
     def n_rsus(self) -> int:
@@ -104,8 +109,12 @@ class World:
         signal_end = np.array([bool(G.nodes[v].get("signalized")) for _, v, _ in edges])
 
         road = scenario.road
-        rsu_xy = place_rsus(G, road.placement, box)
-        cell_xy = place_cells(scenario.network.cells.placement, box)
+        rsu_place = placement_from_file(road.placement, scenario, G, box, "road.rsu.place.file")
+        rsu_xy = place_rsus(G, rsu_place, box)
+        cell_place = placement_from_file(
+            scenario.network.cells.placement, scenario, G, box, "network.cells.place.file"
+        )
+        cell_xy = place_cells(cell_place, box)
         pc5 = nearest_within(samples.xy, rsu_xy, road.pc5.range_m)
         uu = nearest_within(samples.xy, cell_xy, scenario.network.cells.range_m)
         pc5_table, uu_table = system_tables(  # SINR coverage where the model is not ``disk``
@@ -118,7 +127,7 @@ class World:
         else:
             perceived = np.zeros(len(samples.xy), dtype=bool)
 
-        sites, routes, candidates = _cloud(scenario, box, rsu_xy, cell_xy, rng)
+        sites, routes, candidates = _cloud(scenario, box, rsu_xy, cell_xy, rng, G)
         tiles = TileGrid.over(box, scenario.hdmap.tile_size_m)
         sample_tile = road_tiles(
             scenario.hdmap.tiles_by, tiles, samples.xy, samples.edge, reverse_edges(edges)
@@ -153,6 +162,8 @@ class World:
             demand=demand,
             pc5_table=pc5_table,
             uu_table=uu_table,
+            listed_routes=routes_for(scenario, G, {e: i for i, e in enumerate(edges)}),
+            traces=traces_for(scenario, G, samples, sample_tile),
         )
 
 
@@ -173,15 +184,18 @@ def _cloud(
     rsu_xy: np.ndarray,
     cell_xy: np.ndarray,
     rng: np.random.Generator,
+    G: nx.MultiDiGraph,
 ) -> tuple[tuple[SiteInfo, ...], BackhaulRoutes, dict[str, np.ndarray]]:
     sites: list[SiteInfo] = []
     edge_sites: list[tuple[str, np.ndarray]] = []
-    remote: list[tuple[str, float]] = []
+    remote: list[tuple[str, str, float]] = []
     for spec in scenario.cloud.sites:
         if spec.tier == "edge":
-            xy = place_edge_sites(
-                spec.placement, spec.count, box, rsu_xy, rng, f"cloud.sites.{spec.name}.place"
+            key = f"cloud.sites.{spec.name}.place"
+            placement = placement_from_file(
+                spec.placement, scenario, G, box, f"{key}.file", spec.count
             )
+            xy = place_edge_sites(placement, spec.count, box, rsu_xy, rng, key)
             for name, p in zip(spec.names, xy, strict=True):
                 at = (float(p[0]), float(p[1]))
                 sites.append(
@@ -202,10 +216,12 @@ def _cloud(
                     spec.queue_limit,
                 )
             )
-            remote.append((spec.name, spec.distance_km))
+            remote.append((spec.name, spec.tier, spec.distance_km))
     access_xy = np.vstack([rsu_xy, cell_xy]) if len(rsu_xy) + len(cell_xy) else np.empty((0, 2))
     core_xy = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-    graph = build_backhaul(access_xy, edge_sites, remote, core_xy, scenario.network.backhaul)
+    graph = build_backhaul(
+        access_xy, edge_sites, remote, core_xy, scenario.network.backhaul, n_rsus=len(rsu_xy)
+    )
     names = [s.name for s in sites]
     routes = route_table(graph, len(access_xy), names)
     tier_rank = np.array([TIERS.index(s.tier) for s in sites])

@@ -92,6 +92,8 @@ class Delivery:
         self.tile_changes: list[list[Change]] = [[] for _ in range(n)]
         self.routes: dict[Vehicle, tuple[list[int], int]] = {}
         self.pending: set[tuple[Vehicle, int]] = set()
+        self.service_up = True  # map_service_down faults (avzone/faults) pause releases, downloads
+        self._held: list[tuple[int, int]] = []
         self.warmup_s = scenario.warmup_s
         self.control_flows = frozenset(
             spec.control_flows
@@ -172,9 +174,23 @@ class Delivery:
         for vehicle in self.inside[tile]:
             self._stale_begin(vehicle)
 
+    def pause(self) -> None:
+        """The map service stops: releases are held and no tile is served until :meth:`resume`."""
+        self.service_up = False
+
+    def resume(self) -> None:
+        """The map service is back: the held releases go out now."""
+        self.service_up = True
+        held, self._held = self._held, []
+        for tile, version in held:
+            self.release(tile, version)
+
     def release(self, tile: int, version: int) -> None:
         """The cloud publishes ``version`` of ``tile`` (with every earlier change of it)."""
         if version <= self.released[tile]:
+            return
+        if not self.service_up:
+            self._held.append((tile, version))
             return
         self.released[tile] = version
         methods = self.dist.methods
@@ -255,8 +271,8 @@ class Delivery:
         if vehicle.edge < 0:
             return  # not on the road yet: it asks again at its first tile entry
         self.pending.add((vehicle, tile))
-        if self.world.uu_cell[self.sample_of(vehicle)] < 0:
-            self._retry(vehicle, tile)  # no coverage here
+        if self.world.uu_cell[self.sample_of(vehicle)] < 0 or not self.service_up:
+            self._retry(vehicle, tile)  # no coverage here (or no map service)
             return
         size = float(self.tile_bytes[tile])
         if self.env.now >= self.warmup_s:

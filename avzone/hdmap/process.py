@@ -108,6 +108,7 @@ class HdMap(Delivery):
         self.confirmed_s: list[float] = []
         self.detections = 0
         self.upload_retries = 0
+        self._held_changes: list[Change] = []
 
     # -- the world ------------------------------------------------------------------
 
@@ -378,7 +379,17 @@ class HdMap(Delivery):
         at = release_time_s(now, spec.release_mode, spec.release_delay_s, spec.release_interval_s)
         self.env.timeout(at - now).callbacks.append(lambda _: self._release(c))
 
+    def resume(self) -> None:
+        """The map service is back (a map_service_down fault ended): held releases go out now."""
+        super().resume()
+        held, self._held_changes = self._held_changes, []
+        for c in held:
+            self._release(c)
+
     def _release(self, c: Change) -> None:
+        if not self.service_up:  # a map_service_down fault: released when the service is back
+            self._held_changes.append(c)
+            return
         now = self.env.now
         c.released_s = now
         if c.time_s >= self.warmup_s:

@@ -1,6 +1,6 @@
 """Collectors, the versioned summary and the run-folder writers."""
 
-from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder, VehicleCounts
+from avzone.metrics.collect import LOSS_CAUSES, STAGES, FlowRecorder, VehicleCounts
 from avzone.metrics.io import (
     atomic_write_text,
     coverage_geojson,
@@ -8,6 +8,7 @@ from avzone.metrics.io import (
     dumps_summary,
     write_run,
 )
+from avzone.metrics.links import link_rows, network_summary
 from avzone.metrics.summary import (
     COVERAGE_SYSTEMS,
     SCHEMA_VERSION,
@@ -23,6 +24,7 @@ __all__ = [
     "COVERAGE_SYSTEMS",
     "LOSS_CAUSES",
     "SCHEMA_VERSION",
+    "STAGES",
     "FlowRecorder",
     "VehicleCounts",
     "atomic_write_text",
@@ -33,6 +35,8 @@ __all__ = [
     "dumps_summary",
     "flow_rows",
     "latency_stats_ms",
+    "link_rows",
+    "network_summary",
     "quantile_rows",
     "site_timeseries_rows",
     "write_run",

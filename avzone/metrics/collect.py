@@ -5,7 +5,12 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
-__all__ = ["LOSS_CAUSES", "FlowRecorder", "VehicleCounts"]
+__all__ = ["LOSS_CAUSES", "STAGES", "FlowRecorder", "VehicleCounts"]
+
+STAGES = ("access_up", "backhaul_up", "queue", "service", "backhaul_down", "access_down")
+"""Where a delivered message's latency goes: the access hop up (radio, and the
+core for Uu), the backhaul links up (propagation, transmission, link queues),
+the site queue, the service, the backhaul back, the access hop down."""
 
 LOSS_CAUSES = ("out_of_coverage", "radio", "backhaul", "rejected", "site_down")
 """Why a message was not delivered, one cause each: no serving station where
@@ -18,8 +23,10 @@ class FlowRecorder:
     """Messages of one flow sent after the warm-up: counts and delivered latencies (s).
 
     For flows with a service, ``wait_s`` and ``service_s`` hold each delivered
-    message's wait in the site queue and service time, aligned with
-    ``latencies_s`` (the network share is the rest); empty otherwise.
+    message's wait in the site queue and service time, and ``access_up_s``,
+    ``backhaul_up_s``, ``backhaul_down_s``, ``access_down_s`` its other
+    stages (:data:`STAGES`), all aligned with ``latencies_s``; the six sum to
+    the latency. Empty for one-hop flows (their latency is all ``access_up``).
     """
 
     name: str
@@ -33,6 +40,10 @@ class FlowRecorder:
     latencies_s: array[float] = field(default_factory=lambda: array("d"))
     wait_s: array[float] = field(default_factory=lambda: array("d"))
     service_s: array[float] = field(default_factory=lambda: array("d"))
+    access_up_s: array[float] = field(default_factory=lambda: array("d"))
+    backhaul_up_s: array[float] = field(default_factory=lambda: array("d"))
+    backhaul_down_s: array[float] = field(default_factory=lambda: array("d"))
+    access_down_s: array[float] = field(default_factory=lambda: array("d"))
 
     @property
     def delivered(self) -> int:

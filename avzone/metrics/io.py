@@ -1,5 +1,5 @@
 """Writing a run folder atomically: summary.json, flows.csv, site_timeseries.csv, quantiles.csv,
-coverage.geojson.
+coverage.geojson, links.csv.
 
 All content is rendered in memory first; each file is written to a temporary
 file in the target folder and moved into place with ``os.replace``, so a
@@ -119,8 +119,15 @@ def write_run(
     site_rows: list[dict[str, Any]],
     quantile_rows: list[dict[str, Any]],
     scenario: dict[str, Any],
+    link_rows: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
-    """Write the run folder; returns the files written."""
+    """Write the run folder; returns the files written (links.csv when
+    ``link_rows`` is given).
+
+    ``summary.json`` marks a complete folder (:func:`avzone.rundir.is_run_dir`): an old one is
+    removed first and the new one written last, so a run killed while writing leaves a folder
+    without it (readers refuse it) rather than a mix of old and new files.
+    """
     texts = {
         "scenario.json": json.dumps(scenario, indent=2, ensure_ascii=False) + "\n",
         "summary.json": dumps_summary(summary),
@@ -129,8 +136,12 @@ def write_run(
         "quantiles.csv": csv_text(quantile_rows),
         "coverage.geojson": json.dumps(coverage, separators=(",", ":")) + "\n",
     }
+    if link_rows is not None:
+        texts["links.csv"] = csv_text(link_rows)
+    (out_dir / "summary.json").unlink(missing_ok=True)
     paths = []
-    for name, text in texts.items():
+    for name in sorted(texts, key=lambda n: n == "summary.json"):  # summary.json last
+        text = texts[name]
         path = out_dir / name
         atomic_write_text(path, text)
         paths.append(path)

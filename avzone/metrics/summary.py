@@ -13,7 +13,8 @@ import numpy as np
 
 from avzone.hdmap.summary import hdmap_summary
 from avzone.metrics._radio import coverage_sinr, network_radio
-from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder
+from avzone.metrics.collect import LOSS_CAUSES, STAGES, FlowRecorder
+from avzone.metrics.links import network_summary
 from avzone.network.coverage import covered_fraction
 from avzone.roads import map_info
 
@@ -98,17 +99,22 @@ def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, A
 
     ``failures`` gives every message that did not make it exactly one cause;
     ``deadline_missed`` are the delivered ones that came late. ``breakdown_ms``
-    splits delivered latency into network (radio, core, fibre, both ways),
-    wait in the site queue and service.
+    gives each stage of :data:`~avzone.metrics.collect.STAGES` of the
+    delivered messages (a one-hop flow's latency is all ``access_up``).
     """
     if record is None:
         record = FlowRecorder("", deadline_ms / 1000)
     latency_s = np.asarray(record.latencies_s, dtype=float)
     late = int((latency_s > record.deadline_s).sum())
-    wait_s = np.asarray(record.wait_s, dtype=float)
-    service_s = np.asarray(record.service_s, dtype=float)
-    if wait_s.size != latency_s.size:  # a flow without a service: all network
-        wait_s = service_s = np.zeros_like(latency_s)
+    stages = {
+        stage: np.asarray(
+            getattr(record, f"{'wait' if stage == 'queue' else stage}_s"), dtype=float
+        )
+        for stage in STAGES
+    }
+    if stages["access_up"].size != latency_s.size:  # a one-hop flow: all access
+        stages = {stage: np.zeros_like(latency_s) for stage in STAGES}
+        stages["access_up"] = latency_s
     failures = {cause: getattr(record, cause) for cause in LOSS_CAUSES}
     failures["deadline_missed"] = late
     return {
@@ -119,11 +125,7 @@ def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, A
         "failures": failures,
         "delivery_ratio": _r(record.delivered / record.sent) if record.sent else None,
         "latency_ms": latency_stats_ms(record.latencies_s),
-        "breakdown_ms": {
-            "network": _share_stats_ms(latency_s - wait_s - service_s),
-            "wait": _share_stats_ms(wait_s),
-            "service": _share_stats_ms(service_s),
-        },
+        "breakdown_ms": {stage: _share_stats_ms(values) for stage, values in stages.items()},
         "deadline_ms": deadline_ms,
         "late": late,
         "deadline_miss_ratio": _r((late + record.lost) / record.sent) if record.sent else None,
@@ -205,9 +207,21 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
             "served_by_service": dict(stats.served_by_tag) if stats else {},
         }
     summary["cloud"] = cloud
+    summary.setdefault("network", {}).update(
+        network_summary(world, record.links if record else None)
+    )
     for system, sinr in coverage_sinr(world).items():  # SINR models (metrics/_radio.py)
         summary["coverage"][system].update(sinr)
     summary.setdefault("network", {}).update(network_radio(world, record))
+    if scenario.faults:  # docs/faults.md
+        from avzone.faults.impact import fault_summary, fault_timeline
+
+        faults = record.faults if record else None
+        occurrences = faults.occurrences if faults else None
+        timed: Any = record.flows if record else None
+        summary["faults"] = fault_summary(world, occurrences, timed)
+        if record is not None:
+            summary["fault_timeline"] = fault_timeline(world, timed)
     return summary
 
 

@@ -12,6 +12,7 @@ from avzone.plots._compare import (
     plot_sizing_curve,
     plot_sweep,
 )
+from avzone.plots._faults import plot_fault_timeline
 from avzone.plots._maps import ROAD_CLASS_COLORS, plot_coverage_map, plot_map
 from avzone.plots._radio import plot_sinr_map
 from avzone.plots._runs import (
@@ -25,6 +26,7 @@ __all__ = [
     "ROAD_CLASS_COLORS",
     "plot_coverage_comparison",
     "plot_coverage_map",
+    "plot_fault_timeline",
     "plot_latency_breakdown",
     "plot_latency_cdf",
     "plot_latency_comparison",

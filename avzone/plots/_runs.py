@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 from avzone.plots._common import _axes, _log_x, _no_data
 
 _TIER_STYLES: Mapping[str, str] = {"edge": "-", "regional": "--", "central": ":"}
-_BREAKDOWN_COLORS: Mapping[str, str] = {
-    "network": "#4393c3",
-    "wait": "#e08214",
+_BREAKDOWN_COLORS: Mapping[str, str] = {  # the measured stages of summary breakdown_ms
+    "access_up": "#2166ac",
+    "backhaul_up": "#67a9cf",
+    "queue": "#e08214",
     "service": "#5aae61",
+    "backhaul_down": "#d1e5f0",
+    "access_down": "#92c5de",
 }
 _SITE_METRICS: Mapping[str, tuple[str, float]] = {
     "utilization": ("utilisation [%]", 100.0),
@@ -78,10 +81,11 @@ def plot_latency_cdf(
 
 
 def plot_latency_breakdown(run: RunFolder, ax: Axes | None = None) -> tuple[Figure, Axes]:
-    """Stacked bars per flow: mean network, queue-wait and service time of delivered messages.
+    """Stacked bars per flow: the mean of each measured stage of delivered messages.
 
-    Reads ``breakdown_ms`` of each flow in ``summary.json``; the total on top
-    of each bar is the mean end-to-end latency.
+    Reads ``breakdown_ms`` of each flow in ``summary.json``: access up,
+    backhaul up, site queue, service, backhaul down, access down; the total
+    on top of each bar is the mean end-to-end latency (the stages sum to it).
     """
     fig, ax = _axes(ax, (8.0, 4.5))
     flows = run.summary["flows"]
@@ -89,9 +93,9 @@ def plot_latency_breakdown(run: RunFolder, ax: Axes | None = None) -> tuple[Figu
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
     for part, color in _BREAKDOWN_COLORS.items():
-        means = [flows[n]["breakdown_ms"][part]["mean"] for n in names]
+        means = [flows[n]["breakdown_ms"].get(part, {}).get("mean") for n in names]
         heights = np.array([0.0 if m is None else m for m in means])
-        ax.bar(x, heights, 0.6, bottom=bottom, color=color, label=part)
+        ax.bar(x, heights, 0.6, bottom=bottom, color=color, label=part.replace("_", " "))
         bottom += heights
     for xi, name, total in zip(x, names, bottom, strict=True):
         delivered = flows[name]["latency_ms"]["mean"] is not None

@@ -30,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m avzone.roads", description="Road maps.")
     commands = parser.add_subparsers(dest="command", required=True)
     info = commands.add_parser("info", help="print the figures of a map (nodes, edges, km, ...)")
-    info.add_argument("map", help="a .geojson, .json, .net.xml or .net.xml.gz file")
+    info.add_argument(
+        "map", help="a .geojson, .json, .net.xml(.gz), .osm, .osm.bz2, .osm.gz or .osm.pbf file"
+    )
     etown = commands.add_parser("etown", help="write the synthetic E-Town map as GeoJSON")
     etown.add_argument("output", help="the GeoJSON file to write, e.g. maps/etown.geojson")
     args = parser.parse_args(argv)

@@ -132,6 +132,10 @@ def _parse_json(path: Path) -> dict[str, Any]:
         raise MapError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except RecursionError:
+        raise MapError(
+            f"{path}: JSON nested too deeply (expected a GeoJSON FeatureCollection)"
+        ) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
         raise MapError(f"{path}: expected a GeoJSON FeatureCollection, got {found!r}")

@@ -8,12 +8,13 @@ import networkx as nx
 
 from avzone.errors import MapError
 from avzone.roads.geojson import load_geojson
+from avzone.roads.osm import OSM_SUFFIXES, load_osm
 from avzone.roads.sumo import load_sumo
 from avzone.roads.synthetic import etown_synthetic
 
 __all__ = ["BUILTIN_MAPS", "SUPPORTED_SUFFIXES", "load_map"]
 
-SUPPORTED_SUFFIXES = (".geojson", ".json", ".net.xml", ".net.xml.gz")
+SUPPORTED_SUFFIXES = (".geojson", ".json", ".net.xml", ".net.xml.gz", *OSM_SUFFIXES)
 """File name endings :func:`load_map` understands."""
 
 BUILTIN_MAPS = ("builtin:etown",)
@@ -24,7 +25,9 @@ def load_map(path: str | Path) -> nx.MultiDiGraph:
     """Load a road graph, choosing the reader by the file name's ending.
 
     ``.geojson`` and ``.json`` go to :func:`~avzone.roads.load_geojson`,
-    ``.net.xml`` and ``.net.xml.gz`` to :func:`~avzone.roads.load_sumo`; the
+    ``.net.xml`` and ``.net.xml.gz`` to :func:`~avzone.roads.load_sumo`,
+    ``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf`` and ``.pbf`` to
+    :func:`~avzone.roads.load_osm`; the
     string ``"builtin:etown"`` gives :func:`~avzone.roads.etown_synthetic`.
 
     Raises
@@ -47,6 +50,8 @@ def load_map(path: str | Path) -> nx.MultiDiGraph:
         return load_sumo(path)
     if name.endswith((".geojson", ".json")):
         return load_geojson(path)
+    if name.endswith(OSM_SUFFIXES):
+        return load_osm(path)
     raise MapError(
         f"{path}: unknown map format; expected a file ending in {', '.join(SUPPORTED_SUFFIXES)}"
         f" (or {', '.join(BUILTIN_MAPS)})"

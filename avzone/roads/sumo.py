@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.geometry import LineString
@@ -27,6 +28,7 @@ from shapely.geometry import LineString
 from avzone.errors import MapError
 from avzone.roads._build import add_road, new_graph, read_file_bytes
 from avzone.roads.classes import DEFAULT_ROAD_CLASS
+from avzone.roads.graph import to_lonlat
 
 __all__ = ["SIGNALIZED_JUNCTION_TYPES", "load_sumo"]
 
@@ -91,7 +93,68 @@ def load_sumo(path: str | Path) -> nx.MultiDiGraph:
 
     if not seen:
         raise MapError(f"{path}: the SUMO network has no normal <edge> (only internal ones)")
+    G.graph["tl_programs"] = _tl_programs(root, path)
+    _link_signals(G, root)
+    _add_lonlat(G)
     return G
+
+
+def _tl_programs(root: ET.Element, path: Path) -> dict[str, tuple[dict[str, object], ...]]:
+    """The ``<tlLogic>`` programs (``<tl-logic>`` in old files) by traffic-light id, in file order.
+
+    Each program: ``type`` (``static``, ``actuated``, …), ``program_id``,
+    ``offset_s``, ``cycle_s`` (sum of the phase durations) and ``phases``
+    (``(duration_s, state)`` pairs, SUMO's signal state strings).
+    """
+    programs: dict[str, list[dict[str, object]]] = {}
+    for logic in (*root.iter("tlLogic"), *root.iter("tl-logic")):
+        tl_id = _required(logic, "id", path, "<tlLogic>")
+        where = f"tlLogic {tl_id!r}"
+        phases = tuple(
+            (_float(phase, "duration", path, f"{where} <phase>"), phase.get("state", ""))
+            for phase in logic.iter("phase")
+        )
+        programs.setdefault(tl_id, []).append(
+            {
+                "type": logic.get("type", "static"),
+                "program_id": logic.get("programID", "0"),
+                "offset_s": float(logic.get("offset", "0") or 0.0),
+                "cycle_s": sum(duration for duration, _ in phases),
+                "phases": phases,
+            }
+        )
+    return {tl_id: tuple(found) for tl_id, found in programs.items()}
+
+
+def _link_signals(G: nx.MultiDiGraph, root: ET.Element) -> None:
+    """Give each node the traffic light that controls it (``tl_id``), from the connections.
+
+    A connection with ``tl="T"`` leaves edge ``from`` at its end node; that
+    node is controlled by ``T`` (one light may control several joined
+    junctions). A signalised junction without such a connection gets its own id
+    if a program of that id exists.
+    """
+    end_of = {d["id"]: v for _, v, d in G.edges(data=True)}
+    for connection in root.iter("connection"):
+        tl_id = connection.get("tl")
+        node = end_of.get(connection.get("from", ""))
+        if tl_id and node is not None:
+            G.nodes[node].setdefault("tl_id", tl_id)
+    programs = G.graph["tl_programs"]
+    for node, data in G.nodes(data=True):
+        if data["signalized"] and "tl_id" not in data and node in programs:
+            data["tl_id"] = node
+
+
+def _add_lonlat(G: nx.MultiDiGraph) -> None:
+    """Keep each node's WGS84 ``lon``/``lat`` (degrees) when the net is geo-referenced."""
+    if G.graph.get("crs") is None or G.number_of_nodes() == 0:
+        return
+    nodes = list(G.nodes)
+    lonlat = to_lonlat(G, np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes]))
+    assert lonlat is not None
+    for node, (lon, lat) in zip(nodes, lonlat.tolist(), strict=True):
+        G.nodes[node]["lon"], G.nodes[node]["lat"] = lon, lat
 
 
 def _parse_xml(path: Path) -> ET.Element:
@@ -196,6 +259,7 @@ def _add_edge(
         geometry = _shape(shape_text, path, where)
     else:
         geometry = LineString([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in (u, v)])
+    speed_key = "speed" if lane0.get("speed") is not None else "maxspeed"  # SUMO < 0.13
     add_road(
         G,
         u,
@@ -203,7 +267,14 @@ def _add_edge(
         edge_id=edge_id,
         geometry=geometry,
         length_m=_float(lane0, "length", path, where0),
-        speed_mps=_float(lane0, "speed", path, where0),
+        speed_mps=_float(lane0, speed_key, path, where0),
         lanes=len(lanes),
         road_class=_road_class(edge.get("type")),
     )
+    data = G.edges[u, v, max(G[u][v])]
+    data["priority"] = int(float(edge.get("priority", "-1")))
+    data["lane_speeds_mps"] = tuple(
+        float(lane.get("speed") or lane.get("maxspeed") or "nan") for lane in lanes
+    )
+    if edge.get("name"):
+        data["name"] = edge.get("name")

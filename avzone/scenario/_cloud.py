@@ -7,7 +7,7 @@ from pathlib import Path
 from avzone.cloud.samples import load_samples_ms
 from avzone.errors import ScenarioError
 from avzone.scenario._common import check_name, parse_placement, unknown
-from avzone.scenario._reader import Reader
+from avzone.scenario._reader import Reader, short
 from avzone.scenario.schema import (
     DISPATCH,
     DISTRIBUTIONS,
@@ -73,7 +73,7 @@ def _site(name: str, s: Reader) -> SiteSpec:
             s.at("place.rule"),
             f"expected kmeans_rsus, grid or list for count {count}, got 'center'",
         )
-    if placement.rule == "list" and len(placement.positions_m) != count:
+    if placement.rule == "list" and placement.file is None and len(placement.positions_m) != count:
         raise ScenarioError(
             s.at("place.positions_m"),
             f"expected {count} positions (count), got {len(placement.positions_m)}",
@@ -99,8 +99,11 @@ def _service(name: str, v: Reader, site_names: set[str], base_dir: Path) -> Serv
     if not on:
         raise ScenarioError(v.at("sites"), "expected at least one site name, got []")
     for i, site in enumerate(on):
-        if site not in site_names:
-            raise ScenarioError(f"{v.at('sites')}[{i}]", unknown("site", str(site), site_names))
+        if not isinstance(site, str) or site not in site_names:
+            raise ScenarioError(
+                f"{v.at('sites')}[{i}]",
+                unknown("site", site if isinstance(site, str) else short(site), site_names),
+            )
     t = v.section("time")
     dist = t.choice("dist", DISTRIBUTIONS)
     samples_ms: tuple[float, ...] = ()

@@ -26,6 +26,10 @@ def parse_placement(
     positions: tuple[tuple[float, float], ...] = ()
     if rule in spaced:
         spacing_m = r.number("spacing_m", min_value=0, strict_min=True)
+    if rule == "list" and r.has("file") and not r.has("positions_m"):
+        file = r.text("file")  # resolved and read at the world build (avzone/roads/points.py)
+        r.done()
+        return Placement(rule, spacing_m, file=file)
     if rule == "list":
         positions = r.points("positions_m")
         if not positions:

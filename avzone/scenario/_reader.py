@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from avzone.errors import ScenarioError
 
-__all__ = ["Reader"]
+__all__ = ["Reader", "finite", "short"]
 
 _MISSING: Any = object()
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 3, 6, 6, 80
+
+
+def short(value: object) -> str:
+    """``repr(value)`` cut to a readable length (an alias bomb's list has millions of items)."""
+    return _SHORT.repr(value)
 
 
 def _show(value: object) -> str:
     """Render a value as the user wrote it, for an error message."""
     if isinstance(value, str):
-        return repr(value)
+        return short(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -31,6 +39,8 @@ def _show(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
     return str(value)
 
 
@@ -107,11 +117,7 @@ class Reader:
     ) -> float:
         """A real number within the given bounds."""
         value = self.raw(key, default)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not finite(value):
             raise ScenarioError(
                 self.at(key),
                 f"expected {_bounds('a number', min_value, max_value, strict_min)}, "
@@ -164,7 +170,7 @@ class Reader:
         """One of ``options``."""
         value = self.raw(key, default)
         if value not in options:
-            hint = _did_you_mean(str(value), options)
+            hint = _did_you_mean(value, options) if isinstance(value, str) else ""
             raise ScenarioError(
                 self.at(key),
                 f"expected one of {', '.join(options)}, got {_show(value)}{hint}",
@@ -193,10 +199,13 @@ class Reader:
             ok = (
                 isinstance(item, list)
                 and len(item) == 2
-                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item)
+                and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and finite(v)
+                    for v in item
+                )
             )
             if not ok:
-                shown = repr(item) if isinstance(item, list) else _show(item)
+                shown = short(item) if isinstance(item, list) else _show(item)
                 raise ScenarioError(
                     _join(self.at(key), i), f"expected a pair [x_m, y_m], got {shown}"
                 )
@@ -220,6 +229,14 @@ class Reader:
                 hint = _did_you_mean(key, known)
                 expected = f" (known keys: {', '.join(known)})" if known and not hint else ""
                 raise ScenarioError(self.at(key), f"unknown key{hint}{expected}")
+
+
+def finite(value: float) -> bool:
+    """Whether a number is finite and fits a float (an int of 400 digits does not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _did_you_mean(word: str, options: tuple[str, ...]) -> str:

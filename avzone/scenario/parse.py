@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any
 import yaml
 
 from avzone.errors import ScenarioError
+from avzone.scenario._backhaul import parse_transport
 from avzone.scenario._cloud import parse_cloud
 from avzone.scenario._common import check_name, parse_placement, unknown
 from avzone.scenario._hdmap import parse_hdmap
 from avzone.scenario._radio import parse_handover, parse_radio
-from avzone.scenario._reader import Reader
+from avzone.scenario._reader import Reader, finite, short
 from avzone.scenario.overrides import apply_overrides
 from avzone.scenario.schema import (
     CELL_RULES,
@@ -43,6 +45,37 @@ ENGINES = ("event",)
 RSM_FLOW = "rsm"
 
 
+MAX_YAML_DEPTH = 100
+"""Deepest nesting of YAML collections a scenario file may have (a real one has < 10)."""
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no tags that build Python objects) that refuses deep nesting early:
+    the composer recurses per level, and the scanner is quadratic in the flow level; 5000 levels
+    of ``[`` took seconds before a RecursionError."""
+
+    _depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario YAML file.
 
@@ -63,12 +96,14 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError("", f"cannot read the scenario file ({exc})", str(file)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SafeLoader)  # a SafeLoader: no Python object tags
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid syntax"
         raise ScenarioError("", f"malformed YAML{where}: {problem}", str(file)) from None
+    except ValueError as exc:  # a value PyYAML cannot build: int of > 4300 digits, 2001-13-45
+        raise ScenarioError("", f"malformed YAML: {str(exc)[:120]}", str(file)) from None
     try:
         data = apply_overrides(data, overrides or {})
         return parse_scenario(data, base_dir=file.parent, name=file.stem, file=file)
@@ -94,9 +129,15 @@ def parse_scenario(
     network = _network(top.section("network"))
     cloud = parse_cloud(top.section("cloud"), base_dir)
     car = top.section("car")
-    fleet = _fleet(car.section("fleet"))
+    fleet = _fleet(car.section("fleet"), base_dir)
     zones, od = _demand(car.section("demand"))
-    mobility = _mobility(car.section("mobility"))
+    mobility = _mobility(car.section("mobility"), base_dir)
+    if mobility.traced:
+        if car.has("fleet"):
+            raise ScenarioError(
+                "car.fleet", "the vehicles come from car.mobility (trace or sumo); remove car.fleet"
+            )
+        fleet = Fleet(arrivals="trace")
     flows = _flows(car, road, cloud)
     car.done()
     scenario_name = top.text("name", _safe_name(name))
@@ -119,6 +160,7 @@ def parse_scenario(
         cloud=cloud,
         hdmap=parse_hdmap(top.section("hdmap"), base_dir, cloud, flows),
         checks=_checks(top),
+        faults=_faults(top, cloud),
     )
     top.done()
     return scenario
@@ -173,9 +215,9 @@ def _road(road: Reader) -> RoadSection:
     return RoadSection(placement, pc5, sensors)
 
 
-def _fleet(r: Reader) -> Fleet:
+def _fleet(r: Reader, base_dir: Path) -> Fleet:
     d = Fleet()
-    arrivals = r.choice("arrivals", ("poisson", "fixed"), d.arrivals)
+    arrivals = r.choice("arrivals", ("poisson", "fixed", "routes"), d.arrivals)
     if arrivals == "poisson":
         fleet = Fleet(
             arrivals=arrivals,
@@ -188,6 +230,8 @@ def _fleet(r: Reader) -> Fleet:
                 r.at("initial_vehicles"),
                 f"expected at most max_vehicles ({fleet.max_vehicles}), got {fleet.initial_vehicles}",
             )
+    elif arrivals == "routes":
+        fleet = Fleet(arrivals=arrivals, routes_file=_input_file(r, "routes_file", base_dir))
     else:
         fleet = Fleet(
             arrivals=arrivals,
@@ -229,15 +273,39 @@ def _pair(r: Reader, key: str) -> tuple[float, float]:
     ok = (
         isinstance(value, list)
         and len(value) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and finite(v) for v in value)
     )
     if not ok:
-        raise ScenarioError(r.at(key), f"expected a pair [x_m, y_m], got {value!r}")
+        raise ScenarioError(r.at(key), f"expected a pair [x_m, y_m], got {short(value)}")
     return (float(value[0]), float(value[1]))
 
 
-def _mobility(r: Reader) -> Mobility:
+def _input_file(r: Reader, key: str, base_dir: Path) -> Path:
+    """A required input file, relative to the scenario's folder; it must exist."""
+    raw = r.text(key)
+    path = (base_dir / raw).resolve() if not Path(raw).is_absolute() else Path(raw)
+    if not path.is_file():
+        raise ScenarioError(r.at(key), f"file not found: {raw} (looked at {path})")
+    return path
+
+
+def _mobility(r: Reader, base_dir: Path) -> Mobility:
     d = Mobility()
+    if r.has("trace") and r.has("sumo"):
+        raise ScenarioError(r.path, "give either 'trace' or 'sumo', not both")
+    if r.has("trace"):
+        m = Mobility(trace_file=_input_file(r, "trace", base_dir))
+        r.done()
+        return m
+    if r.has("sumo"):
+        s = r.section("sumo")
+        m = Mobility(
+            sumo_routes_file=_input_file(s, "routes_file", base_dir),
+            sumo_step_s=s.number("step_s", d.sumo_step_s, min_value=0, strict_min=True),
+        )
+        s.done()
+        r.done()
+        return m
     m = Mobility(
         speed_factor=r.number("speed_factor", d.speed_factor, min_value=0, strict_min=True),
         signal_wait_max_s=r.number("signal_wait_max_s", d.signal_wait_max_s, min_value=0),
@@ -329,9 +397,19 @@ def _network(r: Reader) -> NetworkSection:
         loss=b.probability("loss", db.loss),
         core_ms=b.number("core_ms", db.core_ms, min_value=0),
     )
+    aggregation, tiers, queueing = parse_transport(b, backhaul.rate_gbps, backhaul.loss)
+    backhaul = dataclasses.replace(
+        backhaul, aggregation=aggregation, links=tiers, queueing=queueing
+    )
     b.done()
     r.done()
     return NetworkSection(cells, backhaul)
+
+
+def _faults(top: Reader, cloud: CloudSection) -> tuple[Any, ...]:
+    from avzone.faults.spec import parse_faults
+
+    return parse_faults(top, {name for s in cloud.sites for name in s.names})
 
 
 def _checks(top: Reader) -> tuple[str, ...]:
@@ -342,7 +420,8 @@ def _checks(top: Reader) -> tuple[str, ...]:
         path = f"checks[{i}]"
         if not isinstance(item, str):
             raise ScenarioError(
-                path, f"expected a check like 'flows.control.latency_ms.p99 <= 50', got {item!r}"
+                path,
+                f"expected a check like 'flows.control.latency_ms.p99 <= 50', got {short(item)}",
             )
         parse_check(item, path)
         out.append(item)

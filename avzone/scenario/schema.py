@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from avzone.faults.spec import FaultSpec
 
 from avzone.scenario._radio import PC5_RADIO, UU_RADIO, Handover, Radio
 
 __all__ = [
+    "Aggregation",
     "Backhaul",
     "Cells",
     "CloudSection",
@@ -21,6 +26,7 @@ __all__ = [
     "HdmapDetection",
     "HdmapDistribution",
     "HdmapSection",
+    "LinkTier",
     "MapSource",
     "Mobility",
     "NetworkSection",
@@ -52,11 +58,14 @@ class Placement:
 
     ``positions_m`` are offsets in metres from the south-west corner of the
     map's bounding box (x east, y north), so that they read the same on any map.
+    ``file`` (rule ``list``): a GeoJSON/CSV file of positions, as written in
+    the scenario (relative to its folder), read when the world is built.
     """
 
     rule: str
     spacing_m: float = 0.0
     positions_m: tuple[tuple[float, float], ...] = ()
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,9 @@ class Fleet:
     under way at t = 0, each somewhere along a trip (uniform in its travel
     time), so that a busy period starts busy. ``arrivals == "fixed"``: ``count``
     vehicles start within the first ``start_window_s`` and drive trip after trip.
+    ``arrivals == "routes"``: the vehicles of the SUMO route file
+    ``routes_file`` depart at their times and drive their listed edges.
+    ``arrivals == "trace"``: the vehicles of ``car.mobility.trace``.
     """
 
     arrivals: str = "poisson"
@@ -121,6 +133,7 @@ class Fleet:
     initial_vehicles: int = 0
     count: int = 0
     start_window_s: float = 60.0
+    routes_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -146,10 +159,21 @@ class Mobility:
     """Edge-by-edge driving: free flow at ``speed_factor`` × the speed limit.
 
     At a signalised node a vehicle waits a uniform time in [0, signal_wait_max_s].
+    With ``trace_file`` the vehicles follow recorded trajectories instead;
+    with ``sumo_routes_file`` SUMO simulates that route file on the map (a
+    SUMO net) and its trajectories (sampled every ``sumo_step_s``) are followed.
     """
 
     speed_factor: float = 1.0
     signal_wait_max_s: float = 0.0
+    trace_file: Path | None = None
+    sumo_routes_file: Path | None = None
+    sumo_step_s: float = 1.0
+
+    @property
+    def traced(self) -> bool:
+        """Whether vehicles follow trajectories (a trace file or a SUMO run)."""
+        return self.trace_file is not None or self.sumo_routes_file is not None
 
 
 @dataclass(frozen=True)
@@ -188,14 +212,54 @@ class Cells:
     handover: Handover = field(default_factory=Handover)
 
 
+LINK_TIERS = ("access", "aggregation", "metro", "regional", "central")
+"""Backhaul link tiers, from the access points up: access point → aggregation node
+(or edge site), aggregation node → edge site, edge site → core, core → regional
+site, → central site."""
+
+
+@dataclass(frozen=True)
+class LinkTier:
+    """Rate and loss of every backhaul link of one tier (``network.backhaul.links.TIER``)."""
+
+    tier: str
+    rate_gbps: float
+    loss: float
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """Aggregation nodes between the access points and the edge sites: ``count``
+    nodes at the k-means centres of the access points, or one per ``spacing_m``
+    square grid cell that holds access points (exactly one of the two)."""
+
+    count: int | None = None
+    spacing_m: float | None = None
+
+
 @dataclass(frozen=True)
 class Backhaul:
-    """Fibre from access points to sites: path length = straight line × ``fibre_detour``."""
+    """Fibre from access points to sites: path length = straight line × ``fibre_detour``.
+
+    ``links`` holds the rate and loss of each tier of :data:`LINK_TIERS`
+    (defaults ``rate_gbps`` and ``loss``); ``aggregation`` adds aggregation
+    nodes; ``queueing`` makes every link direction a FIFO transmitter.
+    """
 
     fibre_detour: float = 1.3
     rate_gbps: float = 10.0
     loss: float = 0.0
     core_ms: float = 1.0
+    aggregation: Aggregation | None = None
+    links: tuple[LinkTier, ...] = ()
+    queueing: bool = True
+
+    def tier(self, name: str) -> LinkTier:
+        """The settings of link tier ``name`` (the defaults when not given)."""
+        for t in self.links:
+            if t.tier == name:
+                return t
+        return LinkTier(name, self.rate_gbps, self.loss)
 
 
 @dataclass(frozen=True)
@@ -349,6 +413,7 @@ class Scenario:
     cloud: CloudSection
     hdmap: HdmapSection
     checks: tuple[str, ...] = field(default=())
+    faults: tuple[FaultSpec, ...] = field(default=())  # docs/faults.md
 
     def flow(self, name: str) -> Flow:
         """The flow called ``name``."""
