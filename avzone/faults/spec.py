@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from avzone.errors import ScenarioError
 from avzone.scenario._common import check_name
-from avzone.scenario._reader import Reader
+from avzone.scenario._reader import Reader, short
 
 __all__ = ["FAULT_KINDS", "FaultSpec", "RandomFaults", "Target", "parse_faults"]
 
@@ -135,7 +135,9 @@ def _target(f: Reader, kind: str, site_names: set[str]) -> Target:
         ids = t.sequence("ids")
         for i, v in enumerate(ids):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ScenarioError(f"{t.at('ids')}[{i}]", f"expected an index >= 0, got {v!r:.40}")
+                raise ScenarioError(
+                    f"{t.at('ids')}[{i}]", f"expected an index >= 0, got {short(v)}"
+                )
         target = Target(ids=tuple(ids))
     elif kind == "site_down" and t.has("sites"):
         sites = t.sequence("sites")
@@ -143,7 +145,7 @@ def _target(f: Reader, kind: str, site_names: set[str]) -> Target:
             if not isinstance(v, str) or v not in site_names:
                 listed = ", ".join(sorted(site_names)) or "none defined"
                 raise ScenarioError(
-                    f"{t.at('sites')}[{i}]", f"unknown site {v!r:.40} (defined: {listed})"
+                    f"{t.at('sites')}[{i}]", f"unknown site {short(v)} (defined: {listed})"
                 )
         target = Target(ids=tuple(sites))
     elif kind in ("link_cut", "link_degraded") and t.has("links"):
@@ -153,7 +155,7 @@ def _target(f: Reader, kind: str, site_names: set[str]) -> Target:
             if not ok:
                 raise ScenarioError(
                     f"{t.at('links')}[{i}]",
-                    f"expected a pair of node names like [rsu-0, edge-1] or [edge-1, core], got {v!r:.40}",
+                    f"expected a pair of node names like [rsu-0, edge-1] or [edge-1, core], got {short(v)}",
                 )
             links.append((v[0], v[1]))
         target = Target(ids=tuple(links))

@@ -38,6 +38,7 @@ from avzone.errors import ScenarioError
 from avzone.faults.spec import FaultSpec
 from avzone.network import build_backhaul, route_table
 from avzone.network.backhaul import CORE
+from avzone.scenario._reader import short
 
 if TYPE_CHECKING:
     from avzone.cloud import Site
@@ -112,7 +113,7 @@ def _node(world: World, name: str, where: str) -> object:
     if name in {s.name for s in world.sites}:
         return ("site", name)
     raise ScenarioError(
-        where, f"unknown backhaul node {name!r:.40} (core, rsu-N, cell-N or a site name)"
+        where, f"unknown backhaul node {short(name)} (core, rsu-N, cell-N or a site name)"
     )
 
 
