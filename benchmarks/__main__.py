@@ -6,8 +6,14 @@ own. Usage::
     python -m benchmarks                 # all cases
     python -m benchmarks etown-baseline  # some cases
     python -m benchmarks --out bench.json
+    python -m benchmarks --list          # the cases and what they run
 
 Figures go to stdout and, as JSON, to ``--out`` (default runs/benchmarks.json).
+Cases: the shipped scenarios; ``scale-N``, the baseline with about N vehicles
+under way for 60 simulated seconds (the scaling curve: cost should be linear
+in vehicles); ``naive-simpy``, a per-message SimPy model of the same two
+flows for 500 vehicles (benchmarks/naive_simpy.py), the baseline the
+evaluators are measured against.
 """
 
 from __future__ import annotations
@@ -19,17 +25,52 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A scenario with overrides, or (``naive``) the per-message SimPy baseline."""
+
+    scenario: Path | None
+    overrides: dict[str, object] = field(default_factory=dict)
+    naive_vehicles: int = 0
+    naive_duration_s: float = 60.0
+
+    def describe(self) -> str:
+        if self.scenario is None:
+            return f"naive SimPy model, {self.naive_vehicles} vehicles, {self.naive_duration_s:g} s"
+        sets = " ".join(f"{k}={v}" for k, v in self.overrides.items())
+        return f"{self.scenario.relative_to(ROOT)} {sets}".strip()
+
+
+def _scale(vehicles: int) -> Case:
+    return Case(
+        SCENARIOS / "etown-baseline.yaml",
+        {  # the baseline keeps ~330 under way with 2000/h arrivals: scale both
+            "car.fleet.initial_vehicles": vehicles,
+            "car.fleet.rate_per_h": round(2000 * vehicles / 330),
+            "car.fleet.max_vehicles": 2 * vehicles,
+            "duration_s": 60,
+            "warmup_s": 10,
+        },
+    )
+
+
 CASES = {
-    "etown-baseline": ROOT / "scenarios" / "etown-baseline.yaml",
-    "etown-sparse-rsu": ROOT / "scenarios" / "etown-sparse-rsu.yaml",
-    "etown-central-only": ROOT / "scenarios" / "etown-central-only.yaml",
-    "etown-hybrid": ROOT / "scenarios" / "etown-hybrid.yaml",
-    "radio-tables": ROOT / "scenarios" / "etown-pc5-uu.yaml",
+    "etown-baseline": Case(SCENARIOS / "etown-baseline.yaml"),
+    "etown-sparse-rsu": Case(SCENARIOS / "etown-sparse-rsu.yaml"),
+    "etown-central-only": Case(SCENARIOS / "etown-central-only.yaml"),
+    "etown-hybrid": Case(SCENARIOS / "etown-hybrid.yaml"),
+    "radio-tables": Case(SCENARIOS / "etown-pc5-uu.yaml"),
     # needs ../shared/data/real (the real Yizhuang SUMO net and its 3,600-vehicle demand)
-    "yizhuang-real-1800": ROOT / "scenarios" / "yizhuang-real-1800.yaml",
+    "yizhuang-real-1800": Case(SCENARIOS / "yizhuang-real-1800.yaml"),
+    **{f"scale-{n}": _scale(n) for n in (500, 1000, 2000, 4000)},
+    "naive-simpy": Case(None, naive_vehicles=500),
 }
 RADIO_CASES = {"radio-tables"}
 """Cases that time only the radio tables of World.build (all RSUs and cells, 10 m samples)."""
@@ -61,7 +102,7 @@ _CHILD = """
 import json, sys, time, resource
 import avzone
 t = time.perf_counter()
-results = avzone.run(sys.argv[1])
+results = avzone.run(sys.argv[1], overrides=json.loads(sys.argv[2]))
 wall_s = time.perf_counter() - t
 messages = sum(f["sent"] for f in results.summary["flows"].values())
 rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -70,23 +111,31 @@ print(json.dumps({"wall_s": wall_s, "messages": messages, "simulated_s": results
 """
 
 
-def run_case(name: str, path: Path) -> dict[str, float | str]:
-    """Run one scenario in a subprocess and return its figures."""
-    child = _RADIO_CHILD if name in RADIO_CASES else _CHILD
-    out = subprocess.run(
-        [sys.executable, "-c", child, str(path)], capture_output=True, text=True, check=False
-    )
+def run_case(name: str, case: Case) -> dict[str, float | str]:
+    """Run one case in a subprocess and return its figures."""
+    if case.scenario is None:
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.naive_simpy",
+            f"--vehicles={case.naive_vehicles}",
+            f"--duration-s={case.naive_duration_s}",
+        ]
+    elif name in RADIO_CASES:
+        command = [sys.executable, "-c", _RADIO_CHILD, str(case.scenario)]
+    else:
+        command = [sys.executable, "-c", _CHILD, str(case.scenario), json.dumps(case.overrides)]
+    out = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"benchmark {name} failed:\n{out.stderr}")
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     figures["messages_per_s"] = figures["messages"] / figures["wall_s"]
     figures["realtime_factor"] = figures["simulated_s"] / figures["wall_s"]
-    if name in RADIO_CASES:
         print(
             f"{name}: radio tables of {figures['samples']:,} samples × {figures['rsus']} RSUs"
             f" + {figures['cells']} cells in {figures['wall_s']:.2f} s"
         )
-    return {"case": name, **figures}
+    return {"case": name, "runs": case.describe(), **figures}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("cases", nargs="*", help="cases to run (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "benchmarks.json")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
     args = parser.parse_args(argv)
+    if args.list:
+        for name, case in CASES.items():
+            print(f"{name:<22} {case.describe()}")
+        return 0
     names = args.cases or list(CASES)
     unknown = [n for n in names if n not in CASES]
     if unknown:
