@@ -131,6 +131,7 @@ def run_case(name: str, case: Case) -> dict[str, float | str]:
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     figures["messages_per_s"] = figures["messages"] / figures["wall_s"]
     figures["realtime_factor"] = figures["simulated_s"] / figures["wall_s"]
+    if name in RADIO_CASES:
         print(
             f"{name}: radio tables of {figures['samples']:,} samples × {figures['rsus']} RSUs"
             f" + {figures['cells']} cells in {figures['wall_s']:.2f} s"

@@ -60,8 +60,9 @@ def fifo_one_server(
     if a.size == 0:
         return a.copy()
     before = np.concatenate(([0.0], np.cumsum(h[:-1])))  # S_{i-1}
-    # start_i = max(free_at, max_{j<=i}(a_j - S_{j-1})) + S_{i-1}
-    return np.maximum(np.maximum.accumulate(a - before), free_at_s) + before
+    # start_i = max(free_at, max_{j<=i}(a_j - S_{j-1})) + S_{i-1}; the outer maximum
+    # keeps a job that finds the server idle at exactly its arrival (no rounding).
+    return np.maximum(np.maximum(np.maximum.accumulate(a - before), free_at_s) + before, a)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,11 @@ class WindowedQueue:
     def free_at_s(self) -> list[float]:
         """When each server finishes the work it has, ascending."""
         return sorted(self._free)
+
+    @property
+    def jobs(self) -> int:
+        """Jobs handed to the queue so far: the next job's id."""
+        return self._jobs
 
     @property
     def waiting(self) -> int:
