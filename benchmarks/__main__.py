@@ -51,8 +51,10 @@ class Case:
 def _scale(vehicles: int) -> Case:
     return Case(
         SCENARIOS / "etown-baseline.yaml",
-        {  # the baseline keeps ~330 under way with 2000/h arrivals: scale both
+        {  # the baseline keeps ~330 under way with 2000/h arrivals on 6 × 12 edge servers:
+            # scale all three, so that the curve measures cost, not a saturated cloud
             "car.fleet.initial_vehicles": vehicles,
+            "cloud.sites.edge.servers": max(1, round(12 * vehicles / 330)),
             "car.fleet.rate_per_h": round(2000 * vehicles / 330),
             "car.fleet.max_vehicles": 2 * vehicles,
             "duration_s": 60,
