@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator
@@ -73,3 +74,21 @@ def _no_data(ax: Axes, text: str) -> None:
         color="0.35",
         fontsize="large",
     )
+
+
+def _frame_road_map(ax: Axes, segments: list[np.ndarray], *, lonlat: bool) -> None:
+    """Fit the axes to the drawn road edges: equal scale (corrected for latitude in
+    lon/lat), axis labels in degrees or metres, plain tick labels; a note when empty."""
+    ax.autoscale_view()
+    if lonlat:
+        points = np.concatenate(segments) if segments else np.zeros((1, 2))
+        ax.set_aspect(1.0 / np.cos(np.radians(points[:, 1].mean())))
+        ax.set_xlabel("longitude [°]")
+        ax.set_ylabel("latitude [°]")
+    else:
+        ax.set_aspect("equal")
+        ax.set_xlabel("x [m]")
+        ax.set_ylabel("y [m]")
+    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+    if not segments:
+        _no_data(ax, "no road edges")

@@ -18,7 +18,7 @@ from matplotlib.ticker import PercentFormatter
 if TYPE_CHECKING:
     from avzone.rundir import RunFolder
 
-from avzone.plots._common import _axes, _no_data, _root_figure
+from avzone.plots._common import _axes, _frame_road_map, _root_figure
 
 ROAD_CLASS_COLORS: Mapping[str, str] = {
     "motorway": "#b2182b",
@@ -170,19 +170,7 @@ def plot_coverage_map(
     ax.add_collection(lines, autolim=True)
     bar = fig.colorbar(lines, ax=ax, shrink=0.8, format=PercentFormatter(xmax=1.0))
     bar.set_label("share of the road edge covered")
-    ax.autoscale_view()
-    if run.lonlat:
-        points = np.concatenate(segments) if segments else np.zeros((1, 2))
-        ax.set_aspect(1.0 / np.cos(np.radians(points[:, 1].mean())))
-        ax.set_xlabel("longitude [°]")
-        ax.set_ylabel("latitude [°]")
-    else:
-        ax.set_aspect("equal")
-        ax.set_xlabel("x [m]")
-        ax.set_ylabel("y [m]")
-    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
-    if not segments:
-        _no_data(ax, "no road edges")
+    _frame_road_map(ax, segments, lonlat=run.lonlat)
     share = run.summary["coverage"][system]["road_fraction"]
     ax.set_title(f"{run.name}: {system} coverage, {100 * share:.1f} % of road length")
     return fig, ax

@@ -12,7 +12,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from avzone.plots._common import _axes, _no_data
+from avzone.plots._common import _axes, _frame_road_map
 
 if TYPE_CHECKING:
     from avzone.rundir import RunFolder
@@ -65,19 +65,7 @@ def plot_sinr_map(
     threshold = run.summary["coverage"].get(system, {}).get("sinr_min_db")
     if threshold is not None:
         bar.ax.axhline(threshold, color="black", linewidth=1.5)
-    ax.autoscale_view()
-    if run.lonlat:
-        points = np.concatenate(segments) if segments else np.zeros((1, 2))
-        ax.set_aspect(1.0 / np.cos(np.radians(points[:, 1].mean())))
-        ax.set_xlabel("longitude [°]")
-        ax.set_ylabel("latitude [°]")
-    else:
-        ax.set_aspect("equal")
-        ax.set_xlabel("x [m]")
-        ax.set_ylabel("y [m]")
-    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
-    if not segments:
-        _no_data(ax, "no road edges")
+    _frame_road_map(ax, segments, lonlat=run.lonlat)
     share = run.summary["coverage"][system]["road_fraction"]
     ax.set_title(f"{run.name}: {system} SINR {stat}, covered {100 * share:.1f} % of road length")
     return fig, ax
