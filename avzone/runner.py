@@ -15,7 +15,9 @@ from typing import Any
 from tqdm import tqdm
 
 from avzone.checks import CheckResult, evaluate_checks
-from avzone.engine import World, simulate
+from avzone.engine import World
+from avzone.engine import simulate as simulate_event
+from avzone.engine.batch import check_batch_supported, resolve_engine, simulate_batch
 from avzone.errors import ScenarioError
 from avzone.faults.state import resolve_faults
 from avzone.metrics import (
@@ -145,6 +147,8 @@ def build_world(
     parsed = _scenario(scenario, seed, overrides)
     try:
         world = World.build(parsed)
+        if parsed.engine == "batch":
+            check_batch_supported(world)
         resolve_faults(world)  # targets the built world must have
         evaluate_checks(world.scenario.checks, build_summary(world, None))
     except ScenarioError as exc:  # found after parsing (map, demand, checks): name the file
@@ -174,6 +178,8 @@ def run(
     """
     started = time.perf_counter()
     world = build_world(scenario, seed=seed, overrides=overrides)
+    engine = resolve_engine(world)
+    simulate = simulate_batch if engine == "batch" else simulate_event
     if progress:
         with tqdm(
             total=round(world.scenario.duration_s),
@@ -185,7 +191,7 @@ def run(
             record = simulate(world, lambda now_s: bar.update(round(now_s) - bar.n))
     else:
         record = simulate(world)
-    summary = build_summary(world, record)
+    summary = _with_engine(build_summary(world, record), engine)
     checks = evaluate_checks(world.scenario.checks, summary)
     summary["checks"] = [
         {
@@ -206,3 +212,13 @@ def run(
         wall_s=time.perf_counter() - started,
         links=link_rows(world, record.links),
     )
+
+
+def _with_engine(summary: dict[str, Any], engine: str) -> dict[str, Any]:
+    """The summary with the evaluator that ran it (``engine``) after ``warmup_s``."""
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        out[key] = value
+        if key == "warmup_s":
+            out["engine"] = engine
+    return out

@@ -9,11 +9,17 @@ own. Usage::
     python -m benchmarks --list          # the cases and what they run
 
 Figures go to stdout and, as JSON, to ``--out`` (default runs/benchmarks.json).
-Cases: the shipped scenarios; ``scale-N``, the baseline with about N vehicles
-under way for 60 simulated seconds (the scaling curve: cost should be linear
-in vehicles); ``naive-simpy``, a per-message SimPy model of the same two
-flows for 500 vehicles (benchmarks/naive_simpy.py), the baseline the
-evaluators are measured against.
+Cases: the shipped scenarios; ``etown-peak``, about 2,000 vehicles under way
+for an hour (the batch evaluator's target: ≤ 60 s, ≤ 2 GiB); ``small-event``
+and ``small-batch``, the same one-minute baseline in each evaluator;
+``scale-N``, the baseline with about N vehicles under way for 60 simulated
+seconds (the scaling curve: cost should be linear in vehicles);
+``naive-simpy``, a per-message SimPy model of the same two flows for 500
+vehicles (benchmarks/naive_simpy.py), the baseline the evaluators are
+measured against; ``yizhuang-real`` (3,600 SUMO routes, 1,800 s, full stack)
+and, when eclipse-sumo is installed, ``sumo-yizhuang``: SUMO alone on the
+same net and routes. The ratios avzone / SUMO and batch / naive messages per
+second are printed when both sides ran.
 """
 
 from __future__ import annotations
@@ -40,8 +46,11 @@ class Case:
     overrides: dict[str, object] = field(default_factory=dict)
     naive_vehicles: int = 0
     naive_duration_s: float = 60.0
+    sumo: bool = False  # time SUMO alone on the scenario's net and routes
 
     def describe(self) -> str:
+        if self.sumo and self.scenario is not None:
+            return f"SUMO alone on the net and routes of {self.scenario.relative_to(ROOT)}"
         if self.scenario is None:
             return f"naive SimPy model, {self.naive_vehicles} vehicles, {self.naive_duration_s:g} s"
         sets = " ".join(f"{k}={v}" for k, v in self.overrides.items())
@@ -59,22 +68,39 @@ def _scale(vehicles: int) -> Case:
             "car.fleet.max_vehicles": 2 * vehicles,
             "duration_s": 60,
             "warmup_s": 10,
+            "engine": "batch",
         },
+    )
+
+
+def _small(engine: str) -> Case:
+    """The baseline for one simulated minute in one evaluator (the same case for both)."""
+    return Case(
+        SCENARIOS / "etown-baseline.yaml", {"duration_s": 60, "warmup_s": 10, "engine": engine}
     )
 
 
 CASES = {
     "etown-baseline": Case(SCENARIOS / "etown-baseline.yaml"),
+    "etown-peak": Case(SCENARIOS / "etown-peak.yaml"),
+    "small-event": _small("event"),
+    "small-batch": _small("batch"),
     "etown-sparse-rsu": Case(SCENARIOS / "etown-sparse-rsu.yaml"),
     "etown-central-only": Case(SCENARIOS / "etown-central-only.yaml"),
     "etown-hybrid": Case(SCENARIOS / "etown-hybrid.yaml"),
     "radio-tables": Case(SCENARIOS / "etown-pc5-uu.yaml"),
     # needs ../shared/data/real (the real Yizhuang SUMO net and its 3,600-vehicle demand)
-    "yizhuang-real-1800": Case(SCENARIOS / "yizhuang-real-1800.yaml"),
+    "yizhuang-real": Case(SCENARIOS / "yizhuang-real-1800.yaml"),
+    "sumo-yizhuang": Case(SCENARIOS / "yizhuang-real-1800.yaml", sumo=True),
     **{f"scale-{n}": _scale(n) for n in (500, 1000, 2000, 4000)},
     "naive-simpy": Case(None, naive_vehicles=500),
 }
 RADIO_CASES = {"radio-tables"}
+RATIOS = (  # (what, numerator case, denominator case, figure, the target)
+    ("avzone / SUMO wall time", "yizhuang-real", "sumo-yizhuang", "wall_s", "≤ 1"),
+    ("batch / naive SimPy messages per second", "etown-peak", "naive-simpy", "messages_per_s", "≥ 100"),
+    ("event / batch wall time, same case", "small-event", "small-batch", "wall_s", ""),
+)
 """Cases that time only the radio tables of World.build (all RSUs and cells, 10 m samples)."""
 
 _RADIO_CHILD = """
@@ -113,9 +139,32 @@ print(json.dumps({"wall_s": wall_s, "messages": messages, "simulated_s": results
 """
 
 
-def run_case(name: str, case: Case) -> dict[str, float | str]:
-    """Run one case in a subprocess and return its figures."""
-    if case.scenario is None:
+_SUMO_CHILD = """
+import json, subprocess, sys, time, resource
+from avzone.scenario import load_scenario
+from avzone.vehicles.sumo_run import sumo_binary
+scenario = load_scenario(sys.argv[1])
+binary = sumo_binary()
+if binary is None:
+    print(json.dumps({"skipped": "eclipse-sumo is not installed (pip install 'avzone[sumo]')"}))
+    sys.exit(0)
+command = [str(binary), "-n", str(scenario.map.file), "-r", str(scenario.fleet.routes_file),
+           "--begin", "0", "--end", str(scenario.duration_s), "--no-step-log", "true",
+           "--no-warnings", "true", "--duration-log.statistics", "true"]
+t = time.perf_counter()
+out = subprocess.run(command, capture_output=True, text=True, check=True)
+wall_s = time.perf_counter() - t
+rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"wall_s": wall_s, "messages": 0, "simulated_s": scenario.duration_s,
+                  "peak_rss_mib": rss_kib / 1024}))
+"""
+
+
+def run_case(name: str, case: Case) -> dict[str, float | str] | None:
+    """Run one case in a subprocess and return its figures (None: skipped, says why)."""
+    if case.sumo:
+        command = [sys.executable, "-c", _SUMO_CHILD, str(case.scenario)]
+    elif case.scenario is None:
         command = [
             sys.executable,
             "-m",
@@ -131,6 +180,9 @@ def run_case(name: str, case: Case) -> dict[str, float | str]:
     if out.returncode != 0:
         raise SystemExit(f"benchmark {name} failed:\n{out.stderr}")
     figures = json.loads(out.stdout.strip().splitlines()[-1])
+    if "skipped" in figures:
+        print(f"{name}: skipped, {figures['skipped']}")
+        return None
     figures["messages_per_s"] = figures["messages"] / figures["wall_s"]
     figures["realtime_factor"] = figures["simulated_s"] / figures["wall_s"]
     if name in RADIO_CASES:
@@ -163,17 +215,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name in names:
         row = run_case(name, CASES[name])
+        if row is None:
+            continue
         rows.append(row)
         print(
             f"{name:<22} {row['wall_s']:>8.1f} {row['messages']:>11,} {row['messages_per_s']:>9,.0f} "
             f"{row['realtime_factor']:>9.1f} {row['peak_rss_mib']:>9.0f}"
         )
+    by_case = {row["case"]: row for row in rows}
+    ratios = []
+    for what, top, bottom, figure, target in RATIOS:
+        if top in by_case and bottom in by_case and float(by_case[bottom][figure]):
+            value = float(by_case[top][figure]) / float(by_case[bottom][figure])
+            ratios.append({"ratio": what, "value": value, "target": target})
+            print(f"{what}: {value:,.2f}" + (f" (target {target})" if target else ""))
     record = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "cases": rows,
+        "ratios": ratios,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")

@@ -275,6 +275,33 @@ class Site:
             if on_fail is not None:
                 on_fail("site_down")
 
+    def record_jobs(
+        self,
+        arrival_s: np.ndarray,
+        start_s: np.ndarray,
+        end_s: np.ndarray,
+        lost: np.ndarray,
+        tags: list[str],
+    ) -> None:
+        """Record jobs queued elsewhere (the batch evaluator's windowed queue).
+
+        Arrays per job as :meth:`submit` keeps them: arrival, start and end of
+        service (inf: not happened by the end of the run; for a job lost in an
+        outage, start and end are at the failure at the latest) and whether it
+        was lost; ``tags`` per job as given to :meth:`submit`. :meth:`stats` and
+        :meth:`timeseries` then cover them.
+        """
+        self._arrival_s.extend(np.asarray(arrival_s, dtype=np.float64).tolist())
+        self._start_s.extend(np.asarray(start_s, dtype=np.float64).tolist())
+        self._end_s.extend(np.asarray(end_s, dtype=np.float64).tolist())
+        self._lost.extend(np.asarray(lost, dtype=np.int8).tolist())
+        self._tag.extend([self._tags.setdefault(tag, len(self._tags)) for tag in tags])
+        self._refused_s["site_down"].extend(np.asarray(arrival_s)[np.asarray(lost, bool)].tolist())
+
+    def record_refused(self, cause: str, at_s: np.ndarray) -> None:
+        """Record jobs turned away on arrival (``"rejected"`` or ``"site_down"``) elsewhere."""
+        self._refused_s[cause].extend(np.asarray(at_s, dtype=np.float64).tolist())
+
     def repair(self) -> None:
         """The site is back up (empty)."""
         self.up = True

@@ -48,6 +48,25 @@ class Stream:
         self._next += 1
         return value
 
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` values, as ``n`` calls would give them.
+
+        >>> s, t = (Stream(np.random.default_rng(2), lambda g, n: g.random(n), block=3) for _ in "st")
+        >>> s.take(7).tolist() == [t() for _ in range(7)]
+        True
+        """
+        out = np.empty(n)
+        filled = 0
+        while filled < n:
+            if self._next == len(self._buffer):
+                self._buffer = self._draw(self._rng, self._block).tolist()
+                self._next = 0
+            part = min(n - filled, len(self._buffer) - self._next)
+            out[filled : filled + part] = self._buffer[self._next : self._next + part]
+            self._next += part
+            filled += part
+        return out
+
 
 N_STREAMS = 8
 """Independent streams of a run: 0 placement, 1 demand, 2 signal waits, 3 losses,

@@ -132,7 +132,7 @@ class _EventRun:
                 f.name: TimedRecorder(f.name, f.deadline_ms / 1000, clock) for f in scenario.flows
             }
         self.vehicles = VehicleCounts()
-        self.active: dict[Vehicle, None] = {}
+        self.active: dict[Vehicle, float] = {}  # vehicles under way → when they appeared
         self.plans = {f.name: plan_flow(world, f) for f in scenario.flows}
         radio = world.pc5_table is not None or world.uu_table is not None
         self.access = Access(world) if radio else None
@@ -142,6 +142,7 @@ class _EventRun:
         self._step: list[float] = samples.step_m.tolist()
         self._n_rsus = world.n_rsus
         self.next_id = 0
+        self._on_edge: Callable[[Vehicle], None] | None = None  # set by the batch evaluator
         backhaul = scenario.network.backhaul
         self.links = LinkState(
             world.routes.links, backhaul.queueing, scenario.warmup_s, scenario.duration_s
@@ -199,8 +200,9 @@ class _EventRun:
             self.faults.schedule(self.sites, self.hdmap)
         env.run(until=scenario.duration_s)
         self.hdmap.finish()
-        for vehicle in self.active:
+        for vehicle, since_s in self.active.items():
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
+            self.vehicles.vehicle_s += env.now - since_s
             if self.access is not None:  # handovers up to the end
                 self.access.leave(vehicle, env.now)
         return RunRecord(
@@ -220,7 +222,8 @@ class _EventRun:
         vehicle = kind(self.next_id, self.hdmap.released.copy())
         self.next_id += 1
         self.vehicles.arrived += 1
-        self.active[vehicle] = None
+        self.active[vehicle] = self.env.now
+        self.vehicles.peak_under_way = max(self.vehicles.peak_under_way, len(self.active))
         for flow in self.world.scenario.flows:
             if flow.source == "vehicle":
                 self.env.process(self._vehicle_flow(flow, vehicle))
@@ -297,6 +300,8 @@ class _EventRun:
         self.hdmap.edge_entered(vehicle, edge)
         if self.access is not None and self.access.tracker is not None:
             self.access.on_edge(vehicle, self.env.now)
+        if self._on_edge is not None:
+            self._on_edge(vehicle)
 
     def _leave(self, vehicle: Vehicle) -> None:
         vehicle.active = False
@@ -304,7 +309,7 @@ class _EventRun:
         if self.access is not None:
             self.access.leave(vehicle, self.env.now)
         self.vehicles.vehicle_km += vehicle.odometer_m(self.env.now) / 1000
-        del self.active[vehicle]
+        self.vehicles.vehicle_s += self.env.now - self.active.pop(vehicle)
 
     def _poisson_arrivals(self) -> Generator[Any, Any, None]:
         fleet = self.world.scenario.fleet

@@ -64,3 +64,5 @@ class VehicleCounts:
     turned_away: int = 0
     trips_completed: int = 0
     vehicle_km: float = 0.0
+    vehicle_s: float = 0.0  # time under way, summed over vehicles
+    peak_under_way: int = 0  # the most vehicles under way at once

@@ -171,6 +171,8 @@ def build_summary(world: World, record: RunRecord | None) -> dict[str, Any]:
         "turned_away": vehicles.turned_away if vehicles else 0,
         "trips_completed": vehicles.trips_completed if vehicles else 0,
         "vehicle_km": _r(vehicles.vehicle_km) if vehicles else 0.0,
+        "peak_under_way": vehicles.peak_under_way if vehicles else 0,
+        "mean_under_way": _r(vehicles.vehicle_s / scenario.duration_s) if vehicles else 0.0,
     }
     summary["flows"] = {
         f.name: flow_summary(record.flows[f.name] if record else None, f.deadline_ms)

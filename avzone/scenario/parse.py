@@ -41,7 +41,7 @@ from avzone.scenario.schema import (
 __all__ = ["load_scenario", "parse_scenario"]
 
 BUILTIN_MAPS = ("etown",)
-ENGINES = ("event",)
+ENGINES = ("auto", "batch", "event")
 RSM_FLOW = "rsm"
 
 
@@ -123,8 +123,6 @@ def parse_scenario(
             "warmup_s",
             f"expected a warm-up shorter than duration_s ({duration_s:g}), got {warmup_s:g}",
         )
-    if top.raw("engine", "event") == "batch":
-        raise ScenarioError("engine", "'batch' is not available yet; use 'event'")
     road = _road(top.section("road"))
     network = _network(top.section("network"))
     cloud = parse_cloud(top.section("cloud"), base_dir)
@@ -148,7 +146,7 @@ def parse_scenario(
         seed=top.integer("seed", 0, min_value=0),
         duration_s=duration_s,
         warmup_s=warmup_s,
-        engine=top.choice("engine", ENGINES, "event"),
+        engine=top.choice("engine", ENGINES, "auto"),
         map=_map(top.section("map"), base_dir),
         road=road,
         fleet=fleet,

@@ -1,0 +1,831 @@
+"""The ``batch`` flow evaluator: a window of messages at a time, as numpy arrays.
+
+What changes in discrete steps still runs in SimPy, exactly as in the event
+evaluator (it is the same class underneath): vehicle arrivals, driving edge by
+edge, signal waits, handover state, HD-map changes and releases, site
+outages. What does not is the messages. Each flow starts as in the event
+evaluator (the same phase draw, at the same moment) and then only registers
+its send times; every ``WINDOW_S`` (and at every outage start and end) a
+window process takes all messages sent in the window and pushes them through
+the same models:
+
+1. send times per (sender, flow) by the same repeated addition of the period
+   as SimPy's clock, vectorised over senders;
+2. where each vehicle was: its edges are logged as it enters them
+   (:class:`Trajectories`), and a message is placed on its road sample by
+   vectorised interpolation — the same formula as the event evaluator's;
+3. the access hop: the range disk's station and loss, or a SINR model's
+   station, HARQ tries, slots and handover state
+   (:class:`~avzone.engine.access_batch.BatchAccess`, from a log of each
+   vehicle's serving-cell changes);
+4. the nearest hosting site (falling back over sites down at send time), the
+   backhaul's loss (a lost message still loads the links up to the one that
+   loses it), then the backhaul links as FIFO transmitters
+   (:class:`~avzone.engine.linkflow.BatchLinks`: every crossing that reaches
+   its link before the window's end, links in topological order, a compiled
+   loop);
+5. each site's queue by :class:`~avzone.cloud.windowed.WindowedQueue`
+   (Lindley in closed form for one FIFO server, an exact loop otherwise),
+   fed the arrivals before the window's end in time order, its state carried
+   to the next window; service times drawn from the same streams in the same
+   order (arrival order per service);
+6. replies of the services ended in the window: the backhaul's loss, the
+   vehicle's coverage and radio where it is when the service ends, the links
+   down, delivery with the six latency stages.
+
+Every stage takes only what happens before the window's end and carries the
+rest, so the results do not depend on ``WINDOW_S``. Sent counts and coverage
+are those of the event evaluator to the message (same clock arithmetic, same
+trajectories, same formula); with every loss probability 0 and the range-disk
+radio the whole summary is the event evaluator's to the last digit; losses
+and radio draws come in another order, so individual outcomes differ and
+latency distributions agree statistically (tests/test_engine_batch.py).
+
+Not modelled here (the scenario runs with ``engine: event``; ``auto`` picks
+it): dispatch that depends on each site's state at each message
+(``least_loaded``, ``deadline_aware``, queue limits with fallback), HD-map
+detection uploads and fusion jobs, faults, and trajectory-driven vehicles.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from avzone.cloud.windowed import WindowedQueue
+from avzone.engine.access import LOST, OUT_OF_COVERAGE
+from avzone.engine.access_batch import BatchAccess
+from avzone.engine.draws import run_seeds
+from avzone.engine.event import RunRecord, _EventRun
+from avzone.engine.linkflow import BatchLinks
+from avzone.engine.plans import FlowPlan
+from avzone.engine.world import World
+from avzone.errors import ScenarioError
+from avzone.network.transport import Segments
+from avzone.scenario import Flow
+from avzone.vehicles.mobility import Vehicle
+
+__all__ = [
+    "WINDOW_S",
+    "Trajectories",
+    "batch_unsupported",
+    "check_batch_supported",
+    "resolve_engine",
+    "simulate_batch",
+]
+
+WINDOW_S = 1.0
+"""Length of a window of messages, s (results do not depend on it)."""
+
+
+def check_batch_supported(world: World) -> None:
+    """Raise ScenarioError when the scenario needs what the batch evaluator does not model yet."""
+    reason = batch_unsupported(world)
+    if reason is not None:
+        key, why = reason
+        raise ScenarioError(key, f"engine 'batch' {why}: use engine: event")
+
+
+def resolve_engine(world: World) -> str:
+    """The evaluator that runs ``world``: the scenario's ``engine``, and for ``auto`` the
+    batch evaluator unless the scenario needs what only the event evaluator models."""
+    engine = world.scenario.engine
+    if engine != "auto":
+        return engine
+    return "batch" if batch_unsupported(world) is None else "event"
+
+
+def batch_unsupported(world: World) -> tuple[str, str] | None:
+    """``(key path, why)`` when the batch evaluator cannot run ``world``'s scenario, else None."""
+    scenario = world.scenario
+    cloud = scenario.cloud
+    if cloud.dispatch != "nearest":
+        return (
+            "cloud.dispatch",
+            f"supports 'nearest', got {cloud.dispatch!r} (the choice depends on each "
+            "site's state at each message)",
+        )
+    if cloud.fallback and any(s.queue_limit is not None for s in world.sites):
+        return (
+            "cloud.fallback",
+            "does not support queue limits with fallback (the choice depends on each "
+            "queue at each message)",
+        )
+    if scenario.hdmap.detection is not None:
+        return (
+            "hdmap.detection",
+            "does not yet queue HD-map fusion jobs with the messages' jobs",
+        )
+    if scenario.faults:
+        return ("faults", "does not yet model faults")
+    if world.pc5_table is not None or world.uu_table is not None:  # TEMPORARY until access_batch
+        return ("network.cells.radio", "does not yet model SINR radio")
+    if scenario.mobility.traced:
+        return ("car.mobility", "does not yet follow trajectories (trace or sumo)")
+    return None
+
+
+def simulate_batch(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
+    """Run the scenario of ``world`` with the batch evaluator (see the module text)."""
+    check_batch_supported(world)
+    return _BatchRun(world).run(progress)
+
+
+class Trajectories:
+    """Every vehicle's edges in the order it entered them; positions by interpolation.
+
+    A vehicle on edge ``e`` entered at ``t_e`` with speed ``v`` is at
+    ``min(L_e, (t − t_e)·v)`` along it (held at the end while waiting at a
+    signal), as :meth:`Vehicle.s_m`.
+    """
+
+    def __init__(self) -> None:
+        self.vehicle = array("q")
+        self.edge = array("q")
+        self.t_enter = array("d")
+        self.speed = array("d")
+        self.length = array("d")
+        self._current = np.full(1024, -1, dtype=np.int64)  # vehicle → segment at window start
+        self._seen = 0  # segments before this were folded into ``_current``
+
+    def enter(self, vehicle: Vehicle) -> None:
+        """Log ``vehicle`` entering its current edge (the mobility hook)."""
+        self.vehicle.append(vehicle.ident)
+        self.edge.append(vehicle.edge)
+        self.t_enter.append(vehicle.t_enter_s)
+        self.speed.append(vehicle.speed_mps)
+        self.length.append(vehicle.edge_length_m)
+
+    def locate(self, vehicle: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Edge and distance along it of each (vehicle, time) in the current window.
+
+        Times must lie at or after the window's start (:meth:`advance`) and
+        before any segment not yet logged.
+        """
+        n = vehicle.size
+        if n == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        new = np.arange(self._seen, len(self.vehicle), dtype=np.int64)
+        wanted = np.unique(vehicle)
+        old = self._current[wanted[wanted < self._current.size]]
+        seg = np.concatenate((old[old >= 0], new))
+        all_vehicle = np.frombuffer(self.vehicle, dtype=np.int64)
+        all_t = np.frombuffer(self.t_enter, dtype=np.float64)
+        key_vehicle = np.concatenate((all_vehicle[seg], vehicle))
+        key_t = np.concatenate((all_t[seg], t_s))
+        kind = np.concatenate((np.zeros(seg.size, np.int8), np.ones(n, np.int8)))
+        order = np.lexsort((kind, key_t, key_vehicle))
+        position = np.where(kind[order] == 0, np.arange(order.size), -1)
+        last = np.maximum.accumulate(position)
+        is_query = kind[order] == 1
+        found = order[last[is_query]]
+        query_index = order[is_query] - seg.size
+        which = np.empty(n, dtype=np.int64)
+        which[query_index] = seg[found]
+        if (all_vehicle[which] != vehicle).any():  # pragma: no cover - a broken invariant
+            raise RuntimeError("batch evaluator: a message before its vehicle's first edge")
+        edge = np.frombuffer(self.edge, dtype=np.int64)[which]
+        t_enter = all_t[which]
+        speed = np.frombuffer(self.speed, dtype=np.float64)[which]
+        length = np.frombuffer(self.length, dtype=np.float64)[which]
+        return edge, np.minimum(length, (t_s - t_enter) * speed)
+
+    def advance(self) -> None:
+        """A window ends: fold the segments logged in it into each vehicle's current one."""
+        vehicles = np.frombuffer(self.vehicle, dtype=np.int64)[self._seen :]
+        if vehicles.size:
+            top = int(vehicles.max())
+            if top >= self._current.size:
+                grown = np.full(max(2 * self._current.size, top + 1), -1, dtype=np.int64)
+                grown[: self._current.size] = self._current
+                self._current = grown
+            # the last assignment per vehicle wins: its latest segment
+            self._current[vehicles] = np.arange(self._seen, self._seen + vehicles.size)
+        self._seen = len(self.vehicle)
+
+
+@dataclass
+class _Sends:
+    """One flow's senders: per (vehicle or RSU), the next send time."""
+
+    flow: Flow
+    plan: FlowPlan
+    period_s: float
+    who: array[int] = field(default_factory=lambda: array("q"))
+    next_s: array[float] = field(default_factory=lambda: array("d"))
+
+
+@dataclass(frozen=True)
+class _PlanArrays:
+    """A flow plan's per (access point, candidate) lists as 2-D arrays."""
+
+    station: np.ndarray
+    site: np.ndarray
+    route_loss: np.ndarray
+
+    @classmethod
+    def of(cls, plan: FlowPlan) -> _PlanArrays:
+        def table(rows: list[list[Any]], dtype: type) -> np.ndarray:
+            return np.array(rows, dtype=dtype) if rows else np.empty((0, 0), dtype=dtype)
+
+        return cls(
+            np.asarray(plan.station, dtype=np.int64),
+            table(plan.site, np.int64),
+            table(plan.route_loss, np.float64),
+        )
+
+
+class _Paths:
+    """The backhaul routes in use as padded arrays of directed link ids, per (access point, site).
+
+    ``links[pair]`` is the route (−1 padded) and ``lost_by[pair, j]`` the
+    probability that the message is lost at or before its ``j``-th link,
+    ``1 − Π_{i≤j}(1 − p_i)`` in the order :func:`~avzone.network.transport.lost_at`
+    multiplies, so a uniform ``u`` below the route's loss is lost at the first
+    ``j`` with ``u < lost_by[pair, j]``, exactly as in the event evaluator.
+    """
+
+    def __init__(self, routes: list[list[Segments | None]], loss: tuple[float, ...]) -> None:
+        n_access = len(routes)
+        n_sites = len(routes[0]) if routes else 0
+        self.pair = np.full((n_access, n_sites), -1, dtype=np.int64)
+        paths: list[tuple[int, ...]] = []
+        for ap, row in enumerate(routes):
+            for site, segments in enumerate(row):
+                if segments is not None:
+                    self.pair[ap, site] = len(paths)
+                    paths.append(tuple(d for segment in segments for d in segment))
+        width = max((len(p) for p in paths), default=0)
+        self.links = np.full((len(paths), max(width, 1)), -1, dtype=np.int64)
+        self.lost_by = np.full((len(paths), max(width, 1)), np.inf)
+        for i, path in enumerate(paths):
+            self.links[i, : len(path)] = path
+            survive = 1.0
+            for j, d in enumerate(path):
+                survive *= 1.0 - loss[d // 2]
+                self.lost_by[i, j] = 1.0 - survive
+        self.length = np.array([len(p) for p in paths], dtype=np.int64)
+
+    def of(self, ap: np.ndarray, site: np.ndarray) -> np.ndarray:
+        """The routes of each (access point, site), as rows of link ids."""
+        return self.links[self.pair[ap, site]]
+
+    def truncated(self, ap: np.ndarray, site: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The routes of lost messages up to the link that loses them (drawn from ``u``)."""
+        pair = self.pair[ap, site]
+        hit = u[:, None] < self.lost_by[pair]
+        position = np.where(hit.any(axis=1), hit.argmax(axis=1), self.length[pair] - 1)
+        links = self.links[pair].copy()
+        links[np.arange(links.shape[1])[None, :] > position[:, None]] = -1
+        return links
+
+
+# What became of a request (a row of _Jobs).
+_TRANSIT, _WAITING, _STARTED, _REFUSED, _LOST, _DONE, _DOWN = range(7)
+
+
+class _Jobs:
+    """Growable columns, one row per request that entered the backhaul.
+
+    ``t_in``: entry into the backhaul; ``arrival``: at the site (NaN while on
+    the links); ``start`` / ``end``: of service; ``last``: the reply's access
+    hop down (core and radio); ``t_out``: the reply's exit from the backhaul.
+    """
+
+    INTS = ("flow", "vehicle", "ap", "k", "site", "status")
+    FLOATS = ("t0", "t_in", "arrival", "hold", "start", "end", "last", "t_out")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.cols: dict[str, np.ndarray] = {n: np.empty(4096, np.int64) for n in self.INTS}
+        self.cols.update({n: np.empty(4096, np.float64) for n in self.FLOATS})
+
+    def add(self, **values: np.ndarray) -> np.ndarray:
+        """Append rows (columns not given: NaN, status in transit); their row numbers."""
+        n = len(values["t0"])
+        if self.size + n > self.cols["t0"].size:
+            capacity = max(2 * self.cols["t0"].size, self.size + n)
+            for name, col in self.cols.items():
+                grown = np.empty(capacity, dtype=col.dtype)
+                grown[: self.size] = col[: self.size]
+                self.cols[name] = grown
+        rows = slice(self.size, self.size + n)
+        for name, col in self.cols.items():
+            col[rows] = values.get(name, _TRANSIT if name == "status" else math.nan)
+        self.size += n
+        return np.arange(rows.start, rows.stop, dtype=np.int64)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.cols[name][: self.size]
+
+
+@dataclass
+class _SiteQueue:
+    """A site's windowed queue and which job rows wait in it (queue id → row)."""
+
+    queue: WindowedQueue
+    waiting: dict[int, int] = field(default_factory=dict)
+
+
+class _BatchRun(_EventRun):
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self.trajectories = Trajectories()
+        self._on_edge = self.trajectories.enter
+        if self.access is not None:  # the SINR models: handover states logged, hops in bulk
+            self.access = BatchAccess(world)
+        self.radio = self.access
+        self._leave_s = np.full(1024, math.inf)  # per vehicle id; inf while under way
+        # Losses come from their own generator, derived from the losses stream's seed.
+        self.loss_rng = np.random.default_rng(run_seeds(world.scenario.seed)[3].spawn(1)[0])
+        scenario = world.scenario
+        self.sends = {
+            f.name: _Sends(f, self.plans[f.name], 1.0 / f.rate_hz) for f in scenario.flows
+        }
+        self.tables = {f.name: _PlanArrays.of(self.plans[f.name]) for f in scenario.flows}
+        self.flow_list = list(scenario.flows)
+        self.flow_index = {f.name: i for i, f in enumerate(scenario.flows)}
+        self.service_index = {name: i for i, name in enumerate(self.service_time)}
+        self.queues = [_SiteQueue(WindowedQueue(s.servers, s.queue_limit)) for s in world.sites]
+        self.jobs = _Jobs()
+        self.replies = np.empty(0, dtype=np.int64)  # rows in service, reply not yet sent
+        loss = world.routes.links.loss
+        self.up_paths = _Paths(self._up, loss)
+        self.down_paths = _Paths(self._down, loss)
+        self.up_links = BatchLinks(self.links)
+        self.down_links = BatchLinks(self.links)
+        self.stale_log: tuple[array[int], array[float], array[int]] = (
+            array("q"),
+            array("d"),
+            array("b"),
+        )
+        self._log_staleness()
+        self.down: list[list[tuple[float, float]]] = [[] for _ in world.sites]
+        index = {s.name: i for i, s in enumerate(world.sites)}
+        for outage in scenario.cloud.outages:
+            self.down[index[outage.site]].append((outage.start_s, outage.end_s))
+
+    def _log_staleness(self) -> None:
+        """Log when each vehicle's map turns stale and fresh again: control messages are
+        counted on a stale map by the state at their send time, as the event evaluator does."""
+        hdmap = self.hdmap
+        begin, end = hdmap._stale_begin, hdmap._stale_end
+
+        def stale_begin(vehicle: Vehicle) -> None:
+            was = vehicle.stale_since_s
+            begin(vehicle)
+            if was is None and vehicle.stale_since_s is not None:
+                self._log_state(vehicle, 1)
+
+        def stale_end(vehicle: Vehicle) -> None:
+            was = vehicle.stale_since_s
+            end(vehicle)
+            if was is not None and vehicle.stale_since_s is None:
+                self._log_state(vehicle, 0)
+
+        hdmap._stale_begin = stale_begin  # type: ignore[method-assign]
+        hdmap._stale_end = stale_end  # type: ignore[method-assign]
+
+    def _log_state(self, vehicle: Vehicle, stale: int) -> None:
+        who, when, state = self.stale_log
+        who.append(vehicle.ident)
+        when.append(self.env.now)
+        state.append(stale)
+
+    def _stale_at(self, vehicle: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """Whether each vehicle's map of the tile it is in was stale at each time."""
+        who = np.frombuffer(self.stale_log[0], dtype=np.int64)
+        when = np.frombuffer(self.stale_log[1], dtype=np.float64)
+        state = np.frombuffer(self.stale_log[2], dtype=np.int8)
+        if who.size == 0:
+            return np.zeros(vehicle.size, dtype=bool)
+        n_log = who.size
+        key_v = np.concatenate((who, vehicle))
+        key_t = np.concatenate((when, t_s))
+        kind = np.concatenate((np.zeros(n_log, np.int8), np.ones(vehicle.size, np.int8)))
+        order = np.lexsort((kind, key_t, key_v))
+        position = np.where(kind[order] == 0, np.arange(order.size), -1)
+        last = np.maximum.accumulate(position)
+        is_query = kind[order] == 1
+        found = np.where(last[is_query] >= 0, order[np.maximum(last[is_query], 0)], -1)
+        out = np.zeros(vehicle.size, dtype=bool)
+        query = order[is_query] - n_log
+        same = (found >= 0) & (who[np.maximum(found, 0)] == vehicle[query])
+        out[query[same]] = state[found[same]] == 1
+        return out
+
+    # -- the event evaluator's flow processes, reduced to registrations -------------
+
+    def _vehicle_flow(self, flow: Flow, vehicle: Vehicle) -> Generator[Any, Any, None]:
+        sends = self.sends[flow.name]
+        sends.who.append(vehicle.ident)
+        sends.next_s.append(self.env.now + self.phase() * sends.period_s)
+        return
+        yield  # a generator, started like the event evaluator's (same phase draws)
+
+    def _rsu_flow(self, flow: Flow, rsu: int) -> Generator[Any, Any, None]:
+        sends = self.sends[flow.name]
+        sends.who.append(rsu)
+        sends.next_s.append(self.env.now + self.phase() * sends.period_s)
+        return
+        yield
+
+    def _leave(self, vehicle: Vehicle) -> None:
+        super()._leave(vehicle)
+        if vehicle.ident >= self._leave_s.size:
+            grown = np.full(2 * vehicle.ident + 1, math.inf)
+            grown[: self._leave_s.size] = self._leave_s
+            self._leave_s = grown
+        self._leave_s[vehicle.ident] = self.env.now
+
+    def leave_s(self, vehicle: np.ndarray) -> np.ndarray:
+        """When each vehicle left (inf: still under way)."""
+        inside = vehicle < self._leave_s.size
+        out = np.full(vehicle.size, math.inf)
+        out[inside] = self._leave_s[vehicle[inside]]
+        return out
+
+    def run(self, progress: Callable[[float], None] | None = None) -> RunRecord:
+        duration_s = self.world.scenario.duration_s
+        self.env.process(self._windows(duration_s))
+        record = super().run(progress)
+        # SimPy stops before the events due at ``duration_s``: the last window runs here.
+        self._window(duration_s)
+        self._record_sites(duration_s)
+        return record
+
+    # -- windows -------------------------------------------------------------------
+
+    def _windows(self, duration_s: float) -> Generator[Any, Any, None]:
+        times = {k * WINDOW_S for k in range(1, math.ceil(duration_s / WINDOW_S))}
+        fails: dict[float, list[int]] = {}
+        for site, intervals in enumerate(self.down):
+            for start, end in intervals:
+                times.update((start, end))
+                fails.setdefault(start, []).append(site)
+        for end_s in sorted(t for t in times if 0 < t < duration_s):
+            yield self.env.timeout(end_s - self.env.now)
+            self._window(end_s)
+            for site in fails.get(end_s, ()):
+                self._fail(site, end_s)
+
+    def _window(self, end_s: float) -> None:
+        """Every message sent before ``end_s`` and every hop it reaches before ``end_s``."""
+        warmup_s = self.world.scenario.warmup_s
+        if isinstance(self.radio, BatchAccess):
+            self.radio.catch_up(self.active, end_s)
+        for sends in self.sends.values():
+            who, t0 = self._due(sends, end_s)
+            keep = t0 >= warmup_s
+            who, t0 = who[keep], t0[keep]
+            if who.size == 0:
+                continue
+            self.flows[sends.flow.name].sent += who.size
+            if sends.flow.name in self.hdmap.control_flows:
+                self.hdmap.control_sent += who.size
+                self.hdmap.control_stale += int(self._stale_at(who, t0).sum())
+            if sends.flow.service is None:
+                self._one_hop_batch(sends.plan, who, t0)
+            else:
+                self._requests(sends.plan, who, t0)
+        rows, t_site = self.up_links.advance(end_s)
+        self.jobs["arrival"][rows] = t_site
+        self._serve(end_s)
+        self._replies(end_s)
+        rows, t_out = self.down_links.advance(end_s)
+        self._delivered(rows, t_out)
+        self.trajectories.advance()
+
+    def _due(self, sends: _Sends, end_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Senders and send times before ``end_s``; advances each sender's next time.
+
+        The times are the event evaluator's to the last bit: the first is
+        ``start + phase·period`` and each next one adds the period to the
+        previous, as SimPy's ``now + delay``.
+        """
+        empty = np.empty(0, np.int64), np.empty(0)
+        if not sends.who:
+            return empty
+        who = np.frombuffer(sends.who, dtype=np.int64)
+        next_s = np.frombuffer(sends.next_s, dtype=np.float64).copy()
+        vehicles = sends.flow.source == "vehicle"
+        leave = self.leave_s(who) if vehicles else np.full(who.size, math.inf)
+        out_who: list[np.ndarray] = []
+        out_t: list[np.ndarray] = []
+        due = next_s < end_s
+        while due.any():
+            alive = due & (next_s < leave)
+            out_who.append(who[alive])
+            out_t.append(next_s[alive])
+            next_s[due] += sends.period_s
+            due = next_s < end_s
+        keep = next_s < leave  # a vehicle that left sends no more
+        sends.who = array("q", who[keep].tolist())
+        sends.next_s = array("d", next_s[keep].tolist())
+        if not out_t:
+            return empty
+        return np.concatenate(out_who), np.concatenate(out_t)
+
+    def _samples(self, vehicle: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """The road sample each vehicle is on at each time, as ``_sample`` finds it."""
+        edge, s_m = self.trajectories.locate(vehicle, t_s)
+        samples = self.world.samples
+        k = np.minimum((s_m / samples.step_m[edge]).astype(np.int64), samples.count[edge] - 1)
+        return np.asarray(samples.start[edge] + k, dtype=np.int64)
+
+    def _access(
+        self,
+        plan: FlowPlan,
+        system: str,
+        vehicle: np.ndarray,
+        t_s: np.ndarray,
+        size_bytes: int,
+        loss: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The access hop of each message: (station or OUT_OF_COVERAGE / LOST, delay_s).
+
+        A SINR model (``system`` set) as :meth:`Access.hop`; otherwise the range
+        disk's station, lost with probability ``loss``, without delay of its own.
+        """
+        sample = self._samples(vehicle, t_s)
+        if system and isinstance(self.radio, BatchAccess):
+            u = self.loss_rng.random((2, vehicle.size))
+            return self.radio.hop(system, vehicle, sample, size_bytes, t_s, u[0], u[1])
+        station = self.tables[plan.flow.name].station[sample].copy()
+        covered = np.flatnonzero(station >= 0)
+        lost = self.loss_rng.random(covered.size) < loss
+        station[covered[lost]] = LOST
+        return station, np.zeros(vehicle.size)
+
+    def _count_failed(self, plan: FlowPlan, station: np.ndarray) -> None:
+        record = self.flows[plan.flow.name]
+        record.out_of_coverage += int((station == OUT_OF_COVERAGE).sum())
+        record.radio += int((station == LOST).sum())
+
+    def _one_hop_batch(self, plan: FlowPlan, vehicle: np.ndarray, t0: np.ndarray) -> None:
+        station, delay_s = self._access(
+            plan, plan.radio_up, vehicle, t0, plan.flow.size_bytes, plan.first_loss
+        )
+        self._count_failed(plan, station)
+        ok = station >= 0
+        self.flows[plan.flow.name].latencies_s.extend((plan.first_s + delay_s[ok]).tolist())
+
+    def _requests(self, plan: FlowPlan, who: np.ndarray, t0: np.ndarray) -> None:
+        """Requests sent: the access hop up, the site, the backhaul's loss, onto the links."""
+        record = self.flows[plan.flow.name]
+        flow = plan.flow
+        if flow.source == "vehicle":
+            station, radio_s = self._access(
+                plan, plan.radio_up, who, t0, flow.size_bytes, plan.first_loss
+            )
+            self._count_failed(plan, station)
+            ok = station >= 0
+            vehicle, t0, ap = who[ok], t0[ok], station[ok] + self._n_rsus
+            access_up_s = plan.first_s + radio_s[ok]
+        else:
+            vehicle, ap = np.full(who.size, -1, dtype=np.int64), who
+            access_up_s = np.full(who.size, plan.first_s)
+        k = self._nearest(plan, ap, t0)
+        table = self.tables[plan.flow.name]
+        site = table.site[ap, k]
+        t_in = t0 + access_up_s
+        u = self.loss_rng.random(ap.size)
+        lost = u < table.route_loss[ap, k]
+        record.backhaul += int(lost.sum())
+        if lost.any():  # a lost message loads the links up to the one that loses it
+            paths = self.up_paths.truncated(ap[lost], site[lost], u[lost])
+            ids = np.full(paths.shape[0], -1, dtype=np.int64)
+            self.up_links.submit(ids, paths, t_in[lost], np.full(ids.size, flow.size_bytes))
+        keep = ~lost
+        rows = self.jobs.add(
+            flow=np.full(int(keep.sum()), self.flow_index[flow.name]),
+            vehicle=vehicle[keep],
+            ap=ap[keep],
+            k=k[keep],
+            site=site[keep],
+            t0=t0[keep],
+            t_in=t_in[keep],
+        )
+        paths = self.up_paths.of(ap[keep], site[keep])
+        self.up_links.submit(rows, paths, t_in[keep], np.full(rows.size, flow.size_bytes))
+
+    def _nearest(self, plan: FlowPlan, ap: np.ndarray, t0: np.ndarray) -> np.ndarray:
+        """Index of the chosen candidate: the first, or with fallback the first up at send time."""
+        k = np.zeros(ap.size, dtype=np.int64)
+        if not self._fallback or not any(self.down):
+            return k
+        for i, (a, t) in enumerate(zip(ap.tolist(), t0.tolist(), strict=True)):
+            ranked = plan.site[a]
+            if self._is_down(ranked[0], t):
+                k[i] = next((j for j, s in enumerate(ranked) if not self._is_down(s, t)), 0)
+        return k
+
+    def _is_down(self, site: int, t_s: float) -> bool:
+        return any(start <= t_s < end for start, end in self.down[site])
+
+    # -- the sites -------------------------------------------------------------------
+
+    def _serve(self, end_s: float) -> None:
+        """Queue the requests that reach their site before ``end_s``; schedule the started."""
+        jobs = self.jobs
+        arrival, status = jobs["arrival"], jobs["status"]
+        fresh = np.flatnonzero((status == _TRANSIT) & (arrival < end_s))
+        fresh = fresh[np.argsort(arrival[fresh], kind="stable")]
+        self._draw_work(fresh)
+        hold, site_of, start = jobs["hold"], jobs["site"], jobs["start"]
+        priorities = np.array([f.priority for f in self.flow_list], dtype=np.int64)
+        started: list[np.ndarray] = [self.replies]
+        for s, state in enumerate(self.queues):
+            rows = fresh[site_of[fresh] == s]
+            if self.down[s]:
+                down = np.array([self._is_down(s, t) for t in arrival[rows].tolist()], dtype=bool)
+                self._refuse(rows[down], "site_down")
+                rows = rows[~down]
+            first_id = state.queue.jobs
+            result = state.queue.window(
+                arrival[rows], hold[rows], end_s, priorities[jobs["flow"][rows]]
+            )
+            self._refuse(rows[result.rejected], "rejected")
+            begun = np.isfinite(result.start_s)
+            start[rows[begun]] = result.start_s[begun]
+            status[rows[begun]] = _STARTED
+            started.append(rows[begun])
+            waiting = ~begun & ~result.rejected
+            status[rows[waiting]] = _WAITING
+            for offset in np.flatnonzero(waiting).tolist():
+                state.waiting[first_id + offset] = int(rows[offset])
+            if result.carried_started:
+                carried = np.array([state.waiting.pop(j) for j, _ in result.carried_started])
+                start[carried] = [at_s for _, at_s in result.carried_started]
+                status[carried] = _STARTED
+                started.append(carried)
+        fresh_started = np.concatenate(started[1:]) if len(started) > 1 else started[0][:0]
+        jobs["end"][fresh_started] = start[fresh_started] + hold[fresh_started]
+        self.replies = np.concatenate(started)
+
+    def _draw_work(self, rows: np.ndarray) -> None:
+        """Service demand of each job, drawn in arrival order per service (as the event
+        evaluator draws at arrival); held for demand / speed."""
+        jobs = self.jobs
+        speed = np.array([s.speed for s in self.world.sites])
+        service_of = np.array(
+            [self.service_index.get(f.service or "", -1) for f in self.flow_list], dtype=np.int64
+        )
+        service = service_of[jobs["flow"][rows]]
+        for index, stream in enumerate(self.service_time.values()):
+            mine = rows[service == index]
+            if mine.size:
+                jobs["hold"][mine] = stream.take(mine.size) / speed[jobs["site"][mine]]
+
+    def _refuse(self, rows: np.ndarray, cause: str) -> None:
+        """Jobs turned away on arrival: queue at its limit, or the site down."""
+        jobs = self.jobs
+        jobs["status"][rows] = _REFUSED
+        jobs["end"][rows] = -1.0 if cause == "rejected" else -2.0  # the cause, for the records
+        for f in jobs["flow"][rows].tolist():
+            record = self.flows[self.flow_list[f].name]
+            if cause == "rejected":
+                record.rejected += 1
+            else:
+                record.site_down += 1
+
+    def _fail(self, site: int, at_s: float) -> None:
+        """The site fails at ``at_s``: the jobs waiting or in service there are lost."""
+        jobs = self.jobs
+        status, start, end = jobs["status"], jobs["start"], jobs["end"]
+        here = jobs["site"] == site
+        lost = np.flatnonzero(here & ((status == _WAITING) | ((status == _STARTED) & (end > at_s))))
+        for row in lost.tolist():
+            self.flows[self.flow_list[int(jobs["flow"][row])].name].site_down += 1
+        status[lost] = _LOST
+        start[lost] = np.minimum(np.nan_to_num(start[lost], nan=math.inf), at_s)
+        end[lost] = at_s
+        state = self.queues[site]
+        spec = self.world.sites[site]
+        state.queue = WindowedQueue(spec.servers, spec.queue_limit)
+        state.waiting.clear()
+
+    # -- replies ---------------------------------------------------------------------
+
+    def _replies(self, end_s: float) -> None:
+        """The services that ended before ``end_s``: their replies onto the links."""
+        jobs = self.jobs
+        pending = self.replies[jobs["status"][self.replies] == _STARTED]  # not lost meanwhile
+        end = jobs["end"][pending]
+        due = end < end_s
+        self.replies = pending[~due]
+        rows = pending[due][np.argsort(end[due], kind="stable")]  # in time order, as SimPy
+        if rows.size == 0:
+            return
+        jobs["status"][rows] = _DONE
+        flow_of = jobs["flow"][rows]
+        for f in np.unique(flow_of).tolist():
+            self._reply(self.plans[self.flow_list[f].name], rows[flow_of == f])
+
+    def _reply(self, plan: FlowPlan, rows: np.ndarray) -> None:
+        """As the event evaluator's ``served``: the backhaul's loss, then (for a vehicle)
+        its coverage and radio where it is when the service ends, then the links down."""
+        jobs = self.jobs
+        flow = plan.flow
+        record = self.flows[flow.name]
+        ended = jobs["end"][rows]
+        if flow.reply_bytes == 0:
+            jobs["last"][rows] = 0.0
+            self._delivered(rows, ended)
+            return
+        ap, site = jobs["ap"][rows], jobs["site"][rows]
+        table = self.tables[flow.name]
+        u = self.loss_rng.random(rows.size)
+        lost = u < table.route_loss[ap, jobs["k"][rows]]
+        record.backhaul += int(lost.sum())
+        if lost.any():
+            paths = self.down_paths.truncated(ap[lost], site[lost], u[lost])
+            ids = np.full(paths.shape[0], -1, dtype=np.int64)
+            self.down_links.submit(ids, paths, ended[lost], np.full(ids.size, flow.reply_bytes))
+        ok = ~lost
+        last_s = np.full(rows.size, plan.last_s)
+        if flow.source == "vehicle":
+            vehicle = jobs["vehicle"][rows]
+            active = ok & (ended < self.leave_s(vehicle))
+            record.out_of_coverage += int((ok & ~active).sum())
+            if active.any():
+                station, radio_s = self._access(
+                    plan,
+                    plan.radio_down,
+                    vehicle[active],
+                    ended[active],
+                    flow.reply_bytes,
+                    plan.last_loss,
+                )
+                self._count_failed(plan, station)
+                got = station >= 0
+                last_s[active] += radio_s
+                ok[np.flatnonzero(active)[~got]] = False
+            ok &= active
+        rows, ended = rows[ok], ended[ok]
+        jobs["last"][rows] = last_s[ok]
+        jobs["status"][rows] = _DOWN
+        paths = self.down_paths.of(ap[ok], site[ok])
+        self.down_links.submit(rows, paths, ended, np.full(rows.size, flow.reply_bytes))
+
+    def _delivered(self, rows: np.ndarray, t_out: np.ndarray) -> None:
+        """Replies out of the backhaul at ``t_out`` (or services ended, without a reply):
+        recorded when they reach the vehicle before the end, with their six stages."""
+        keep = rows >= 0
+        rows, t_out = rows[keep], t_out[keep]
+        if rows.size == 0:
+            return
+        jobs = self.jobs
+        jobs["t_out"][rows] = t_out
+        done_at = t_out + jobs["last"][rows]
+        arrived = done_at < self.world.scenario.duration_s  # still in flight at the end otherwise
+        rows, done_at, t_out = rows[arrived], done_at[arrived], t_out[arrived]
+        order = np.argsort(done_at, kind="stable")  # in time order, as SimPy records them
+        rows, done_at, t_out = rows[order], done_at[order], t_out[order]
+        flow_of = jobs["flow"][rows]
+        for f in np.unique(flow_of).tolist():
+            mine = flow_of == f
+            r, done, out = rows[mine], done_at[mine], t_out[mine]
+            record = self.flows[self.flow_list[f].name]
+            t0, t_in, t_site = jobs["t0"][r], jobs["t_in"][r], jobs["arrival"][r]
+            start, hold, ended = jobs["start"][r], jobs["hold"][r], jobs["end"][r]
+            record.latencies_s.extend((done - t0).tolist())
+            record.wait_s.extend((start - t_site).tolist())
+            record.service_s.extend(hold.tolist())
+            record.access_up_s.extend((t_in - t0).tolist())
+            record.backhaul_up_s.extend((t_site - t_in).tolist())
+            record.backhaul_down_s.extend((out - ended).tolist())
+            record.access_down_s.extend((done - out).tolist())
+
+    # -- the sites' records --------------------------------------------------------------
+
+    def _record_sites(self, duration_s: float) -> None:
+        """Hand each Site its jobs (arrival order) so its statistics are the event evaluator's."""
+        jobs = self.jobs
+        status, site_of = jobs["status"], jobs["site"]
+        arrived = np.isfinite(jobs["arrival"]) & (jobs["arrival"] < duration_s)
+        for s, site in enumerate(self.sites):
+            rows = np.flatnonzero((site_of == s) & arrived & (status != _TRANSIT))
+            rows = rows[np.argsort(jobs["arrival"][rows], kind="stable")]
+            refused = status[rows] == _REFUSED
+            for cause, code in (("rejected", -1.0), ("site_down", -2.0)):
+                picked = rows[refused & (jobs["end"][rows] == code)]
+                site.record_refused(cause, jobs["arrival"][picked])
+            rows = rows[~refused]
+            start = np.nan_to_num(jobs["start"][rows], nan=math.inf)
+            end = np.nan_to_num(jobs["end"][rows], nan=math.inf)
+            start[start >= duration_s] = math.inf
+            end[end >= duration_s] = math.inf
+            services = [f.service or "" for f in self.flow_list]
+            site.record_jobs(
+                jobs["arrival"][rows],
+                start,
+                end,
+                status[rows] == _LOST,
+                [services[f] for f in jobs["flow"][rows].tolist()],
+            )
