@@ -57,9 +57,9 @@ def test_stages_sum_to_the_latency_of_every_message(busy_zone: Path) -> None:
 
 
 def test_summary_breakdown_is_mean_and_p99_of_each_stage(busy_zone: Path) -> None:
-    results = avzone.run(busy_zone)
+    results = avzone.run(busy_zone, overrides={"engine": "event"})
     world = avzone.build_world(busy_zone)
-    record = simulate(world).flows["control"]  # same seed: the same messages
+    record = simulate(world).flows["control"]  # same seed and evaluator: the same messages
     breakdown = results.summary["flows"]["control"]["breakdown_ms"]
     assert list(breakdown) == list(STAGES)
     for stage, values in _stages(record).items():

@@ -145,6 +145,7 @@ def test_without_random_losses_batch_is_event(tmp_path: Path, variant: str) -> N
         and event["flows"]["control"]["failures"]["site_down"] > 0,
     }
     assert exercised[variant]
+    assert (batch.pop("engine"), event.pop("engine")) == ("batch", "event")
     batch.pop("checks", None), event.pop("checks", None)
     assert batch == event
 

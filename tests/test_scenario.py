@@ -51,7 +51,7 @@ def test_minimal_scenario_takes_every_default(tmp_path: Path) -> None:
         seed=0,
         duration_s=60.0,
         warmup_s=0.0,
-        engine="event",
+        engine="auto",
         map=MapSource(builtin="etown"),
         road=RoadSection(Placement("signalized_intersections"), Pc5(), None),
         fleet=Fleet("poisson", rate_per_h=1800.0, max_vehicles=1000),
@@ -317,7 +317,7 @@ BAD_CHANGES = [
         id="flow-name-reserved",
     ),
     pytest.param(
-        {"engine": "batch"}, "engine: 'batch' is not available yet; use 'event'", id="engine-batch"
+        {"engine": "fast"}, "engine: expected one of auto, batch, event, got 'fast'", id="engine-unknown"
     ),
     pytest.param(
         {"map.file": "nope.geojson"},

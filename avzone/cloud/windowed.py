@@ -9,7 +9,10 @@ SimPy's clock. The batch evaluator knows a whole window of arrivals at once
   ends at ``S_i + max(free_at, max_{j ≤ i}(a_j − S_{j−1}))``, a
   ``maximum.accumulate``; the server's ``free_at`` carries the queue to the
   next window. No Python loop.
-- otherwise (several servers, priority classes, a queue limit): the same
+- several servers, one priority, no queue limit: FIFO with the earliest-free
+  server, ``start_i = max(a_i, earliest free time)``, the servers' free
+  times in a binary heap — a compiled loop (numba), no Python per job;
+- otherwise (priority classes, a queue limit): the same
   discipline as :class:`Site` (non-preemptive priority, FIFO within a
   priority, earliest-free server) as one loop over the window's jobs, with
   the servers' free times and the jobs still waiting at the window's end
@@ -37,9 +40,10 @@ import heapq
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-__all__ = ["WindowResult", "WindowedQueue", "fifo_one_server"]
+__all__ = ["WindowResult", "WindowedQueue", "fifo_one_server", "fifo_servers"]
 
 
 def fifo_one_server(
@@ -63,6 +67,57 @@ def fifo_one_server(
     # start_i = max(free_at, max_{j<=i}(a_j - S_{j-1})) + S_{i-1}; the outer maximum
     # keeps a job that finds the server idle at exactly its arrival (no rounding).
     return np.maximum(np.maximum(np.maximum.accumulate(a - before), free_at_s) + before, a)
+
+
+@numba.njit(cache=False, nogil=True)
+def _fifo_servers(arrival_s: np.ndarray, hold_s: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """FIFO over ``free.size`` servers: each job starts when it arrives or when the
+    earliest-free server frees, whichever is later. ``free``: the servers' free
+    times as a binary min-heap, updated in place."""
+    n = arrival_s.size
+    m = free.size
+    start = np.empty(n)
+    for i in range(n):
+        at = free[0]
+        s = arrival_s[i] if at <= arrival_s[i] else at
+        start[i] = s
+        value = s + hold_s[i]
+        j = 0  # sift the new free time down from the root
+        while True:
+            child = 2 * j + 1
+            if child >= m:
+                break
+            if child + 1 < m and free[child + 1] < free[child]:
+                child += 1
+            if free[child] < value:
+                free[j] = free[child]
+                j = child
+            else:
+                break
+        free[j] = value
+    return start
+
+
+def fifo_servers(
+    arrival_s: np.ndarray, hold_s: np.ndarray, free_at_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start of service of each job of a FIFO queue with ``len(free_at_s)`` servers.
+
+    ``free_at_s``: when each server finishes the work it already has. Returns
+    the starts and the servers' free times after the jobs (ascending).
+
+    >>> start, free = fifo_servers(np.array([0.0, 0.1, 0.2]), np.array([1.0, 1.0, 1.0]),
+    ...                            np.array([-np.inf, -np.inf]))
+    >>> start.tolist(), free.tolist()
+    ([0.0, 0.1, 1.0], [1.1, 2.0])
+    """
+    free = np.sort(np.asarray(free_at_s, dtype=np.float64))  # a sorted array is a heap
+    start = _fifo_servers(
+        np.ascontiguousarray(arrival_s, dtype=np.float64),
+        np.ascontiguousarray(hold_s, dtype=np.float64),
+        free,
+    )
+    return start, np.sort(free)
 
 
 @dataclass(frozen=True)
@@ -134,10 +189,14 @@ class WindowedQueue:
         first_id = self._jobs
         self._jobs += n
         one_class = priority is None or n == 0 or bool(np.all(priority == priority[0]))
-        if self.servers == 1 and one_class and self.queue_limit is None and not self._waiting:
-            start = fifo_one_server(a, h, self._free[0])
-            if n:
-                self._free[0] = float(start[-1] + h[-1])
+        if one_class and self.queue_limit is None and not self._waiting:
+            if self.servers == 1:
+                start = fifo_one_server(a, h, self._free[0])
+                if n:
+                    self._free[0] = float(start[-1] + h[-1])
+            else:  # a sorted list is a heap: the Python loop can take over later
+                start, free = fifo_servers(a, h, np.array(self._free))
+                self._free = free.tolist()
             return WindowResult(start, np.zeros(n, dtype=bool), [])
         return self._loop(a, h, until_s, priority, first_id)
 

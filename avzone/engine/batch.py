@@ -64,6 +64,7 @@ from avzone.engine.draws import run_seeds
 from avzone.engine.event import RunRecord, _EventRun
 from avzone.engine.linkflow import BatchLinks
 from avzone.engine.plans import FlowPlan
+from avzone.engine.steplog import StepLog
 from avzone.engine.world import World
 from avzone.errors import ScenarioError
 from avzone.network.transport import Segments
@@ -145,68 +146,37 @@ class Trajectories:
     """
 
     def __init__(self) -> None:
-        self.vehicle = array("q")
-        self.edge = array("q")
-        self.t_enter = array("d")
-        self.speed = array("d")
-        self.length = array("d")
-        self._current = np.full(1024, -1, dtype=np.int64)  # vehicle → segment at window start
-        self._seen = 0  # segments before this were folded into ``_current``
+        self.log = StepLog(edge="q", speed="d", length="d")
 
     def enter(self, vehicle: Vehicle) -> None:
         """Log ``vehicle`` entering its current edge (the mobility hook)."""
-        self.vehicle.append(vehicle.ident)
-        self.edge.append(vehicle.edge)
-        self.t_enter.append(vehicle.t_enter_s)
-        self.speed.append(vehicle.speed_mps)
-        self.length.append(vehicle.edge_length_m)
+        self.log.append(
+            vehicle.ident,
+            vehicle.t_enter_s,
+            edge=vehicle.edge,
+            speed=vehicle.speed_mps,
+            length=vehicle.edge_length_m,
+        )
 
     def locate(self, vehicle: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Edge and distance along it of each (vehicle, time) in the current window.
 
         Times must lie at or after the window's start (:meth:`advance`) and
-        before any segment not yet logged.
+        before any entry not yet logged.
         """
-        n = vehicle.size
-        if n == 0:
+        if vehicle.size == 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        new = np.arange(self._seen, len(self.vehicle), dtype=np.int64)
-        wanted = np.unique(vehicle)
-        old = self._current[wanted[wanted < self._current.size]]
-        seg = np.concatenate((old[old >= 0], new))
-        all_vehicle = np.frombuffer(self.vehicle, dtype=np.int64)
-        all_t = np.frombuffer(self.t_enter, dtype=np.float64)
-        key_vehicle = np.concatenate((all_vehicle[seg], vehicle))
-        key_t = np.concatenate((all_t[seg], t_s))
-        kind = np.concatenate((np.zeros(seg.size, np.int8), np.ones(n, np.int8)))
-        order = np.lexsort((kind, key_t, key_vehicle))
-        position = np.where(kind[order] == 0, np.arange(order.size), -1)
-        last = np.maximum.accumulate(position)
-        is_query = kind[order] == 1
-        found = order[last[is_query]]
-        query_index = order[is_query] - seg.size
-        which = np.empty(n, dtype=np.int64)
-        which[query_index] = seg[found]
-        if (all_vehicle[which] != vehicle).any():  # pragma: no cover - a broken invariant
+        which = self.log.find(vehicle, t_s)
+        if (which < 0).any():  # pragma: no cover - a broken invariant
             raise RuntimeError("batch evaluator: a message before its vehicle's first edge")
-        edge = np.frombuffer(self.edge, dtype=np.int64)[which]
-        t_enter = all_t[which]
-        speed = np.frombuffer(self.speed, dtype=np.float64)[which]
-        length = np.frombuffer(self.length, dtype=np.float64)[which]
-        return edge, np.minimum(length, (t_s - t_enter) * speed)
+        log = self.log
+        t_enter = np.frombuffer(log.t, dtype=np.float64)[which]
+        length = log["length"][which]
+        return log["edge"][which], np.minimum(length, (t_s - t_enter) * log["speed"][which])
 
     def advance(self) -> None:
-        """A window ends: fold the segments logged in it into each vehicle's current one."""
-        vehicles = np.frombuffer(self.vehicle, dtype=np.int64)[self._seen :]
-        if vehicles.size:
-            top = int(vehicles.max())
-            if top >= self._current.size:
-                grown = np.full(max(2 * self._current.size, top + 1), -1, dtype=np.int64)
-                grown[: self._current.size] = self._current
-                self._current = grown
-            # the last assignment per vehicle wins: its latest segment
-            self._current[vehicles] = np.arange(self._seen, self._seen + vehicles.size)
-        self._seen = len(self.vehicle)
+        """A window ends: later look-ups are at or after now."""
+        self.log.advance()
 
 
 @dataclass
@@ -359,11 +329,7 @@ class _BatchRun(_EventRun):
         self.down_paths = _Paths(self._down, loss)
         self.up_links = BatchLinks(self.links)
         self.down_links = BatchLinks(self.links)
-        self.stale_log: tuple[array[int], array[float], array[int]] = (
-            array("q"),
-            array("d"),
-            array("b"),
-        )
+        self.stale_log = StepLog(stale="b")
         self._log_staleness()
         self.down: list[list[tuple[float, float]]] = [[] for _ in world.sites]
         index = {s.name: i for i, s in enumerate(world.sites)}
@@ -392,31 +358,14 @@ class _BatchRun(_EventRun):
         hdmap._stale_end = stale_end  # type: ignore[method-assign]
 
     def _log_state(self, vehicle: Vehicle, stale: int) -> None:
-        who, when, state = self.stale_log
-        who.append(vehicle.ident)
-        when.append(self.env.now)
-        state.append(stale)
+        self.stale_log.append(vehicle.ident, self.env.now, stale=stale)
 
     def _stale_at(self, vehicle: np.ndarray, t_s: np.ndarray) -> np.ndarray:
         """Whether each vehicle's map of the tile it is in was stale at each time."""
-        who = np.frombuffer(self.stale_log[0], dtype=np.int64)
-        when = np.frombuffer(self.stale_log[1], dtype=np.float64)
-        state = np.frombuffer(self.stale_log[2], dtype=np.int8)
-        if who.size == 0:
-            return np.zeros(vehicle.size, dtype=bool)
-        n_log = who.size
-        key_v = np.concatenate((who, vehicle))
-        key_t = np.concatenate((when, t_s))
-        kind = np.concatenate((np.zeros(n_log, np.int8), np.ones(vehicle.size, np.int8)))
-        order = np.lexsort((kind, key_t, key_v))
-        position = np.where(kind[order] == 0, np.arange(order.size), -1)
-        last = np.maximum.accumulate(position)
-        is_query = kind[order] == 1
-        found = np.where(last[is_query] >= 0, order[np.maximum(last[is_query], 0)], -1)
+        found = self.stale_log.find(vehicle, t_s)
         out = np.zeros(vehicle.size, dtype=bool)
-        query = order[is_query] - n_log
-        same = (found >= 0) & (who[np.maximum(found, 0)] == vehicle[query])
-        out[query[same]] = state[found[same]] == 1
+        logged = found >= 0
+        out[logged] = self.stale_log["stale"][found[logged]] == 1
         return out
 
     # -- the event evaluator's flow processes, reduced to registrations -------------
@@ -500,6 +449,7 @@ class _BatchRun(_EventRun):
         rows, t_out = self.down_links.advance(end_s)
         self._delivered(rows, t_out)
         self.trajectories.advance()
+        self.stale_log.advance()
 
     def _due(self, sends: _Sends, end_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Senders and send times before ``end_s``; advances each sender's next time.
