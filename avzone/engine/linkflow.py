@@ -1,0 +1,405 @@
+"""Backhaul link queues for the batch evaluator: many messages, one time window at a time.
+
+:class:`BatchLinks` carries messages over paths of directed links with the
+FIFO store-and-forward arithmetic of :meth:`avzone.network.transport.LinkState.cross`
+(per directed link ``d``: ``start = free_at[d] if free_at[d] > t else t``;
+``free_at[d] = start + b·s_per_byte[d]``; the far end at ``free_at[d] + prop_s[d]``),
+and counts its statistics into the same :class:`LinkState`, so
+``LinkState.rows`` (``links.csv``) works unchanged.
+
+**Windows.** :meth:`BatchLinks.submit` hands over messages entering the
+backhaul; :meth:`BatchLinks.advance` ``(end_s)`` computes every link crossing
+whose arrival at that link is before ``end_s`` and returns the messages whose
+whole path is then computed. A message that reaches a link at or after
+``end_s`` waits there, with its time, for a later window.
+
+**Why exact.** A link must serve its messages in the order they arrive at it.
+The contract: before ``advance(end_s)`` every message entering before
+``end_s`` has been submitted. Links are computed in a topological order of the
+*feeds* relation of the paths (``d`` feeds ``e`` when a path crosses ``e``
+right after ``d``), so when link ``e`` is computed every link feeding it has
+been, and every message reaching ``e`` before ``end_s`` is known (a message
+reaching a feeding link at or after ``end_s`` reaches ``e`` later still).
+Sorting them by arrival time (ties: submission order) and applying the
+recursion gives exactly FIFO; a link's later windows only see later arrivals.
+A cycle in the feeds relation has no such order and is an error.
+
+**Cost.** One compiled loop (numba) per window: the in-flight messages are
+threaded onto per-link lists, each link in topological order sorts its
+arrivals before ``end_s`` and pushes them on to their next link. Work per
+window is O(in-flight messages + crossings · log + links), no Python per
+message. ``benchmarks/linkflow.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numba
+import numpy as np
+
+from avzone.network.transport import LinkState
+
+__all__ = ["BatchLinks", "feeds_order"]
+
+
+def feeds_order(paths: np.ndarray, n_links: int) -> np.ndarray:
+    """The directed links used by ``paths`` in a topological order of the feeds relation.
+
+    ``paths``: ``(n, H)`` directed link ids padded with ``-1``. Ties are broken
+    by link id (deterministic). Raises ``ValueError`` naming the links left on
+    a cycle when there is no such order.
+
+    Examples
+    --------
+    >>> feeds_order(np.array([[4, 2, -1], [0, 2, 6], [3, 5, -1]]), 8).tolist()
+    [0, 3, 4, 2, 5, 6]
+    """
+    paths = np.asarray(paths, dtype=np.int64).reshape(len(paths), -1)
+    used = np.unique(paths[paths >= 0])
+    edges = _feed_edges(paths, n_links)
+    tail, head = edges // n_links, edges % n_links
+    indegree = np.zeros(n_links, dtype=np.int64)
+    np.add.at(indegree, head, 1)
+    out_start = np.searchsorted(tail, np.arange(n_links + 1))  # edges are sorted by tail
+    ready = [int(d) for d in used if indegree[d] == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        d = heapq.heappop(ready)
+        order.append(d)
+        for e in head[out_start[d] : out_start[d + 1]].tolist():
+            indegree[e] -= 1
+            if indegree[e] == 0:
+                heapq.heappush(ready, e)
+    if len(order) < used.size:
+        stuck = sorted(set(used.tolist()) - set(order))
+        raise ValueError(
+            f"backhaul paths: directed links {stuck} feed each other in a cycle; "
+            "expected paths whose link order has no cycle (e.g. up and down routes of a tree)"
+        )
+    return np.asarray(order, dtype=np.int64)
+
+
+def _feed_edges(paths: np.ndarray, n_links: int) -> np.ndarray:
+    """The sorted unique ``d·n_links + e`` of every link ``d`` followed by ``e`` on a path."""
+    if paths.shape[1] < 2:
+        return np.zeros(0, dtype=np.int64)
+    a, b = paths[:, :-1], paths[:, 1:]
+    step = (a >= 0) & (b >= 0)
+    return np.unique(a[step] * n_links + b[step])
+
+
+class BatchLinks:
+    """FIFO transmitters of every directed link of ``links``, computed a window at a time.
+
+    ``links``: the run's :class:`LinkState`; its ``free_at`` and statistics are
+    read at the start of each :meth:`advance` and written back at its end, so
+    ``LinkState.rows`` reports what was carried here (and ``LinkState.cross``
+    may still be used between windows).
+
+    Examples
+    --------
+    One 10 Mbit/s link (1250 B take 1 ms) of 1 km (5 µs): the second message,
+    0.4 ms after the first, waits 0.6 ms; the third enters in a later window.
+
+    >>> from avzone.network import LinkTable
+    >>> table = LinkTable(name=("l",), tier=("access",), a=("x",), b=("y",), length_m=(1000.0,),
+    ...                   prop_s=(5e-6,), rate_bps=(10e6,), loss=(0.0,))
+    >>> state = LinkState(table)
+    >>> batch = BatchLinks(state)
+    >>> batch.submit(np.array([7, 8, 9]), np.array([[0], [0], [0]]),
+    ...              np.array([0.0, 0.0004, 1.5]), np.array([1250, 1250, 1250]))
+    >>> ids, t_out = batch.advance(1.0)
+    >>> ids.tolist(), (t_out * 1e6).round(3).tolist()
+    ([7, 8], [1005.0, 2005.0])
+    >>> ids, t_out = batch.advance(2.0)
+    >>> ids.tolist(), state.messages[0], [round(w * 1e6, 3) for w in state.waits[0]]
+    ([9], 3, [600.0])
+    """
+
+    def __init__(self, links: LinkState) -> None:
+        self.links = links
+        self.n_links = len(links.free_at)
+        self._s_per_byte = np.asarray(links.s_per_byte, dtype=np.float64)
+        self._prop_s = np.asarray(links.prop_s, dtype=np.float64)
+        self._edges = np.zeros(0, dtype=np.int64)  # feeds relation seen so far (_feed_edges codes)
+        self._used = np.zeros(self.n_links, dtype=np.bool_)
+        self._order = np.zeros(0, dtype=np.int64)
+        self._end_s = -np.inf  # the last advance
+        self._seq = 0
+        # in flight: id, path, position along it, time at that link, size, submission number
+        self._id = np.zeros(0, dtype=np.int64)
+        self._path = np.full((0, 1), -1, dtype=np.int32)
+        self._hop = np.zeros(0, dtype=np.int32)
+        self._t = np.zeros(0, dtype=np.float64)
+        self._size = np.zeros(0, dtype=np.int64)
+        self._sub = np.zeros(0, dtype=np.int64)
+        self._new: list[tuple[np.ndarray, ...]] = []
+
+    @property
+    def in_flight(self) -> int:
+        """Messages submitted and not yet returned by :meth:`advance`."""
+        return int(self._id.size + sum(part[0].size for part in self._new))
+
+    @property
+    def order(self) -> np.ndarray:
+        """The directed links used so far, in the topological order they are computed in."""
+        return self._order.copy()
+
+    def submit(
+        self, ids: np.ndarray, paths: np.ndarray, t_in_s: np.ndarray, size_bytes: np.ndarray
+    ) -> None:
+        """Messages ``ids`` entering the backhaul at ``t_in_s`` (possibly in a later window).
+
+        ``paths``: ``(n, H)`` directed link ids, padded with ``-1`` (an empty
+        path leaves at ``t_in_s``). Raises ``ValueError`` if a message enters
+        before the end of the last :meth:`advance` (the window contract) or a
+        link id is out of range.
+        """
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        n = ids.size
+        if n == 0:
+            return
+        paths = np.asarray(paths).reshape(n, -1).astype(np.int32)
+        t_in = np.asarray(t_in_s, dtype=np.float64).ravel()
+        size = np.asarray(size_bytes, dtype=np.int64).ravel()
+        if not (t_in.size == size.size == n):
+            raise ValueError(
+                f"submit: {n} ids, {t_in.size} entry times and {size.size} sizes; expected equal lengths"
+            )
+        if paths.size and (paths.max() >= self.n_links or paths.min() < -1):
+            raise ValueError(
+                f"submit: link ids from {paths.min()} to {paths.max()}; expected -1 (padding) "
+                f"or 0 … {self.n_links - 1}"
+            )
+        early = ~(t_in >= self._end_s)  # NaN too
+        if early.any():
+            k = int(np.argmax(early))
+            raise ValueError(
+                f"submit: message {ids[k]} enters at {float(t_in[k])!r} s; expected a time >= "
+                f"{self._end_s!r} s, the end of the window already computed"
+            )
+        self._learn(paths)
+        self._new.append((ids, paths, t_in, size, self._seq + np.arange(n, dtype=np.int64)))
+        self._seq += n
+
+    def _learn(self, paths: np.ndarray) -> None:
+        """Add the feeds of ``paths``; recompute the order if a link or a feed is new."""
+        edges = _feed_edges(paths.astype(np.int64), self.n_links)
+        new_edges = edges[~np.isin(edges, self._edges)]
+        links = np.unique(paths[paths >= 0])
+        new_links = links[~self._used[links]]
+        if new_edges.size == 0 and new_links.size == 0:
+            return
+        all_edges = np.union1d(self._edges, new_edges)
+        used = self._used.copy()
+        used[links] = True
+        # the order over every link and feed seen so far: two-link paths per edge, one per link
+        pairs = np.stack([all_edges // self.n_links, all_edges % self.n_links], axis=1)
+        alone = np.stack([np.flatnonzero(used), np.full(int(used.sum()), -1)], axis=1)
+        self._order = feeds_order(np.concatenate([pairs, alone]), self.n_links)
+        self._edges, self._used = all_edges, used
+
+    def advance(self, end_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Compute every crossing reaching its link before ``end_s``; the messages done.
+
+        Returns ``(ids, t_out_s)``: the messages whose last link is now
+        computed, with their arrival at its far end (which may be after
+        ``end_s``), in the order they were completed. Before calling, every
+        message entering before ``end_s`` must have been submitted.
+        """
+        if end_s < self._end_s:
+            raise ValueError(
+                f"advance: end {end_s!r} s; expected >= {self._end_s!r} s, the previous window's end"
+            )
+        self._end_s = end_s
+        self._take_new()
+        state = self.links
+        free_at = np.asarray(state.free_at, dtype=np.float64)
+        messages = np.asarray(state.messages, dtype=np.int64)
+        n_bytes = np.asarray(state.bytes, dtype=np.int64)
+        busy_s = np.asarray(state.busy_s, dtype=np.float64)
+        done, n_done, exit_order, waits, wait_count = _advance(
+            self._order,
+            self._path,
+            self._hop,
+            self._t,
+            self._size,
+            self._sub,
+            float(end_s),
+            free_at,
+            self._s_per_byte,
+            self._prop_s,
+            bool(state.queueing),
+            float(state.measure_from_s),
+            float(state.until_s),
+            messages,
+            n_bytes,
+            busy_s,
+        )
+        state.free_at[:] = free_at.tolist()
+        state.messages[:] = messages.tolist()
+        state.bytes[:] = n_bytes.tolist()
+        state.busy_s[:] = busy_s.tolist()
+        # the kernel emits each link's positive waits together, links in self._order
+        start = 0
+        for d in self._order[wait_count[self._order] > 0].tolist():
+            stop = start + int(wait_count[d])
+            state.waits[d].frombytes(waits[start:stop].tobytes())
+            start = stop
+        finished = exit_order[:n_done]
+        ids, t_out = self._id[finished], self._t[finished]
+        keep = ~done
+        self._id, self._path, self._hop = self._id[keep], self._path[keep], self._hop[keep]
+        self._t, self._size, self._sub = self._t[keep], self._size[keep], self._sub[keep]
+        return ids, t_out
+
+    def _take_new(self) -> None:
+        """Append the submitted messages to those in flight (paths padded to one width)."""
+        if not self._new:
+            return
+        width = max(self._path.shape[1], *(part[1].shape[1] for part in self._new))
+        paths = [_pad(self._path, width)] + [_pad(part[1], width) for part in self._new]
+        self._path = np.concatenate(paths)
+        self._id = np.concatenate([self._id, *(part[0] for part in self._new)])
+        self._t = np.concatenate([self._t, *(part[2] for part in self._new)])
+        self._size = np.concatenate([self._size, *(part[3] for part in self._new)])
+        self._sub = np.concatenate([self._sub, *(part[4] for part in self._new)])
+        n_new = sum(part[0].size for part in self._new)
+        self._hop = np.concatenate([self._hop, np.zeros(n_new, dtype=np.int32)])
+        self._new = []
+
+
+def _pad(paths: np.ndarray, width: int) -> np.ndarray:
+    if paths.shape[1] == width:
+        return paths
+    out = np.full((paths.shape[0], width), -1, dtype=np.int32)
+    out[:, : paths.shape[1]] = paths
+    return out
+
+
+@numba.njit(cache=False)
+def _advance(
+    order: np.ndarray,
+    path: np.ndarray,
+    hop: np.ndarray,
+    t: np.ndarray,
+    size: np.ndarray,
+    sub: np.ndarray,
+    end_s: float,
+    free_at: np.ndarray,
+    s_per_byte: np.ndarray,
+    prop_s: np.ndarray,
+    queueing: bool,
+    measure_from_s: float,
+    until_s: float,
+    messages: np.ndarray,
+    n_bytes: np.ndarray,
+    busy_s: np.ndarray,
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """One window: updates ``hop``, ``t`` (and the link arrays) in place.
+
+    Returns ``done`` (per message), the number done, the done messages in
+    completion order, the positive waits (each link's together, links in
+    ``order``) and the count of waits per link.
+    """
+    n, width = path.shape
+    n_links = free_at.size
+    head = np.full(n_links, -1, dtype=np.int64)  # per link, a list of the messages waiting there
+    nxt = np.full(n, -1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    exits = np.empty(n, dtype=np.int64)
+    n_done = 0
+    for i in range(n):
+        h = hop[i]
+        if h >= width or path[i, h] < 0:  # an empty path
+            done[i] = True
+            exits[n_done] = i
+            n_done += 1
+        else:
+            d = path[i, h]
+            nxt[i] = head[d]
+            head[d] = i
+    waits = np.empty(n * width, dtype=np.float64)
+    wait_count = np.zeros(n_links, dtype=np.int64)
+    n_waits = 0
+    here = np.empty(n, dtype=np.int64)
+    for r in range(order.size):
+        d = order[r]
+        # take the messages reaching d before end_s off its list
+        count = 0
+        keep_head = -1
+        keep_tail = -1
+        i = head[d]
+        while i != -1:
+            following = nxt[i]
+            if t[i] < end_s:
+                here[count] = i
+                count += 1
+            else:
+                nxt[i] = -1
+                if keep_tail == -1:
+                    keep_head = i
+                else:
+                    nxt[keep_tail] = i
+                keep_tail = i
+            i = following
+        head[d] = keep_head
+        if count == 0:
+            continue
+        arrivals = np.empty(count, dtype=np.float64)
+        for k in range(count):
+            arrivals[k] = t[here[k]]
+        by_time = np.argsort(arrivals, kind="mergesort")
+        served = np.empty(count, dtype=np.int64)
+        for k in range(count):
+            served[k] = here[by_time[k]]
+        # equal arrival times: submission order (insertion sort of each run)
+        k = 0
+        while k < count:
+            run_end = k + 1
+            while run_end < count and t[served[run_end]] == t[served[k]]:
+                run_end += 1
+            for a in range(k + 1, run_end):
+                x = served[a]
+                b = a - 1
+                while b >= k and sub[served[b]] > sub[x]:
+                    served[b + 1] = served[b]
+                    b -= 1
+                served[b + 1] = x
+            k = run_end
+        # LinkState.cross, message by message in arrival order
+        fa = free_at[d]
+        spb = s_per_byte[d]
+        pr = prop_s[d]
+        for k in range(count):
+            i = served[k]
+            ti = t[i]
+            tx = size[i] * spb
+            start = fa
+            if start <= ti or not queueing:
+                start = ti
+            end = start + tx
+            fa = end
+            if measure_from_s <= ti < until_s:
+                messages[d] += 1
+                n_bytes[d] += size[i]
+                busy_s[d] += tx
+                if start > ti:
+                    waits[n_waits] = start - ti
+                    n_waits += 1
+                    wait_count[d] += 1
+            t[i] = end + pr
+            h = hop[i] + 1
+            hop[i] = h
+            if h >= width or path[i, h] < 0:
+                done[i] = True
+                exits[n_done] = i
+                n_done += 1
+            else:
+                e = path[i, h]
+                nxt[i] = head[e]
+                head[e] = i
+        free_at[d] = fa
+    return done, n_done, exits, waits[:n_waits], wait_count
