@@ -240,12 +240,122 @@ def test_feeds_with_a_cycle_are_refused() -> None:
 
 
 def test_bad_calls_are_refused() -> None:
-    """Entering before a computed window's end breaks the contract; so does going back."""
+    """Going back in time, unknown links and NaN entry times are refused."""
     batch = BatchLinks(LinkState(one_link(1e9)))
     batch.advance(1.0)
-    with pytest.raises(ValueError, match=r"enters at 0\.5 s; expected a time >= 1\.0 s"):
-        batch.submit(np.array([0]), np.array([[0]]), np.array([0.5]), np.array([100]))
     with pytest.raises(ValueError, match="link ids from 0 to 5"):
         batch.submit(np.array([0]), np.array([[0, 5]]), np.array([1.5]), np.array([100]))
+    with pytest.raises(ValueError, match="enters at nan s"):
+        batch.submit(np.array([0]), np.array([[0]]), np.array([np.nan]), np.array([100]))
     with pytest.raises(ValueError, match=r"expected >= 1\.0 s"):
         batch.advance(0.5)
+
+
+def round_trips(
+    table: LinkTable, requests: list[Message], back: list[tuple[int, ...]], service_s: np.ndarray
+) -> tuple[list[float], LinkState]:
+    """Per hop in global arrival order (``LinkState.cross``): each request, then after
+    ``service_s`` at the site its 200 B reply down ``back``; the reply's arrival."""
+    state = LinkState(table)
+    heap = [(t, k, 0, 0) for k, (t, _, _) in enumerate(requests)]  # time, message, leg, hop
+    heapq.heapify(heap)
+    out = [0.0] * len(requests)
+    while heap:
+        t, k, leg, h = heapq.heappop(heap)
+        path, size = (
+            (requests[k][1], requests[k][2]) if leg == 0 else (back[k - len(requests)], 200)
+        )
+        if h < len(path):
+            heapq.heappush(heap, (state.cross(path[h], t, size), k, leg, h + 1))
+        elif leg == 0:
+            heapq.heappush(heap, (t + service_s[k], k + len(requests), 1, 0))
+        else:
+            out[k - len(requests)] = t
+    return out, state
+
+
+def test_replies_submitted_late_in_their_window_are_exact() -> None:
+    """Requests up, service, replies down, the way a batch evaluator steps a window:
+    submit the window's requests, advance holding the replies' links, compute the
+    services, submit the replies entering before the window's end, advance to the
+    same end again. Where replies use other links than the requests (one edge site
+    behind one aggregation node) every reply arrives exactly as per hop in global
+    order, with no late crossing; without holding, replies already in flight would
+    be served before earlier ones submitted late (FIFO broken, refused)."""
+    table, up, down = _one_site()
+    rng = np.random.default_rng(8)
+    n = 1500
+    ap = rng.integers(0, len(up), n)
+    requests = [(t, up[a], 1200) for t, a in zip(np.sort(rng.uniform(0, 3, n)), ap, strict=True)]
+    back = [down[a] for a in ap]
+    service_s = rng.exponential(0.003, n)
+    expected, expected_state = round_trips(table, requests, back, service_s)
+
+    state = LinkState(table)
+    batch = BatchLinks(state)
+    paths, t_in, size = as_arrays(requests)
+    back_paths = np.array(back)
+    got = np.full(n, np.nan)
+    replies_t = np.full(n, np.nan)
+    end = 0.0
+    reply_links = np.unique(back_paths)
+    while end < 3.0 or batch.in_flight or np.isfinite(replies_t).any():
+        end += 0.25
+        new = np.flatnonzero((t_in >= end - 0.25) & (t_in < end))
+        due = np.flatnonzero(replies_t < end)  # replies computed in an earlier window
+        batch.submit(new, paths[new], t_in[new], size[new])
+        batch.submit(n + due, back_paths[due], replies_t[due], np.full(due.size, 200))
+        replies_t[due] = np.nan
+        for hold in (reply_links, None):  # the requests, then the replies entering in the window
+            ids, t_out = batch.advance(end, hold)
+            served = ids[ids < n]
+            replies_t[served] = t_out[ids < n] + service_s[served]
+            got[ids[ids >= n] - n] = t_out[ids >= n]
+            now = np.flatnonzero(replies_t < end)
+            batch.submit(n + now, back_paths[now], replies_t[now], np.full(now.size, 200))
+            replies_t[now] = np.nan
+    assert got.tolist() == expected
+    assert state.waits == expected_state.waits
+    assert batch.late.sum() == 0
+    assert sum(len(w) for w in state.waits) > 100
+
+    unheld = BatchLinks(LinkState(table))  # a reply in flight, served in the first pass
+    unheld.submit(np.array([0]), back_paths[:1], np.array([0.9999]), np.array([200]))
+    unheld.advance(1.0)
+    unheld.submit(np.array([1]), back_paths[:1], np.array([0.98]), np.array([200]))
+    with pytest.raises(ValueError, match="FIFO broken"):
+        unheld.advance(1.0)
+
+
+def test_a_late_message_that_would_break_fifo_is_refused_or_counted() -> None:
+    """A message entering at 0.5 s, submitted after the link served one entering at
+    0.6 s: FIFO would have served it first. Strict: an error naming the link;
+    otherwise it is served after (1 ms each at 10 Mbit/s) and counted late."""
+    for strict in (True, False):
+        state = LinkState(one_link(10e6))
+        batch = BatchLinks(state, strict=strict)
+        batch.submit(np.array([0]), np.array([[0]]), np.array([0.6]), np.array([1250]))
+        batch.advance(1.0)
+        batch.submit(np.array([1]), np.array([[0]]), np.array([0.5]), np.array([1250]))
+        if strict:
+            with pytest.raises(ValueError, match=r"directed link 0 \(l up\) at 0\.5 s"):
+                batch.advance(1.0)
+        else:
+            _, t_out = batch.advance(1.0)
+            assert t_out[0] == pytest.approx(0.602005, abs=1e-12)
+            assert batch.late.tolist() == [1, 0]
+
+
+def _one_site() -> tuple[LinkTable, list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """Three access points behind one aggregation node, one edge site, 10 Mbit/s."""
+    spec = Backhaul(
+        fibre_detour=1.0,
+        rate_gbps=0.01,
+        aggregation=Aggregation(count=1),
+        links=(LinkTier("access", 0.01, 0.0),),
+    )
+    access_xy = np.array([[0.0, 0.0], [3000.0, 0.0], [0.0, 800.0]])
+    G = build_backhaul(access_xy, [("edge", np.array([5000.0, 5000.0]))], [], np.zeros(2), spec)
+    routes = route_table(G, 3, ["edge"])
+    up = [p for (p,) in routes.paths]
+    return routes.links, up, [tuple(d ^ 1 for d in reversed(p)) for p in up]  # type: ignore[arg-type]

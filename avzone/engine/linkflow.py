@@ -24,6 +24,16 @@ Sorting them by arrival time (ties: submission order) and applying the
 recursion gives exactly FIFO; a link's later windows only see later arrivals.
 A cycle in the feeds relation has no such order and is an error.
 
+**Checked, and late entries.** Each link keeps the arrival time of the last
+message it served. A message may be submitted after its window was advanced
+(a reply entering the backhaul when the window's service is computed) and
+``advance`` called again with the same end: it is still exact as long as
+every link on its way has not yet served a message arriving after it. If one
+has, FIFO would be broken: ``strict`` (the default) raises ``ValueError``
+naming the link; ``strict=False`` serves it late (after the later ones, the
+Lindley recursion from the link's ``free_at``) and counts it in
+:attr:`BatchLinks.late`.
+
 **Cost.** One compiled loop (numba) per window: the in-flight messages are
 threaded onto per-link lists, each link in topological order sorts its
 arrivals before ``end_s`` and pushes them on to their next link. Work per
@@ -96,7 +106,10 @@ class BatchLinks:
     ``links``: the run's :class:`LinkState`; its ``free_at`` and statistics are
     read at the start of each :meth:`advance` and written back at its end, so
     ``LinkState.rows`` reports what was carried here (and ``LinkState.cross``
-    may still be used between windows).
+    may still be used between windows). ``strict``: a crossing that would
+    break FIFO (a message submitted too late, see the module notes) raises
+    ``ValueError`` after the window (whose results then include it); without,
+    it is served late and counted in :attr:`late`.
 
     Examples
     --------
@@ -118,9 +131,15 @@ class BatchLinks:
     ([9], 3, [600.0])
     """
 
-    def __init__(self, links: LinkState) -> None:
+    def __init__(self, links: LinkState, strict: bool = True) -> None:
         self.links = links
+        self.strict = strict
         self.n_links = len(links.free_at)
+        # per link, the arrival time and submission number of the last message served there
+        self._last_t = np.full(self.n_links, -np.inf)
+        self._last_sub = np.full(self.n_links, -1, dtype=np.int64)
+        self.late = np.zeros(self.n_links, dtype=np.int64)
+        """Per directed link, crossings served after a message that arrived later (``strict=False``)."""
         self._s_per_byte = np.asarray(links.s_per_byte, dtype=np.float64)
         self._prop_s = np.asarray(links.prop_s, dtype=np.float64)
         self._edges = np.zeros(0, dtype=np.int64)  # feeds relation seen so far (_feed_edges codes)
@@ -153,9 +172,11 @@ class BatchLinks:
         """Messages ``ids`` entering the backhaul at ``t_in_s`` (possibly in a later window).
 
         ``paths``: ``(n, H)`` directed link ids, padded with ``-1`` (an empty
-        path leaves at ``t_in_s``). Raises ``ValueError`` if a message enters
-        before the end of the last :meth:`advance` (the window contract) or a
-        link id is out of range.
+        path leaves at ``t_in_s``). A message entering before the end of the
+        last :meth:`advance` is allowed (then call ``advance`` again with that
+        end), exact while no link on its way has already served a later
+        arrival (checked there). Raises ``ValueError`` for a link id out of
+        range or a NaN time.
         """
         ids = np.asarray(ids, dtype=np.int64).ravel()
         n = ids.size
@@ -173,13 +194,9 @@ class BatchLinks:
                 f"submit: link ids from {paths.min()} to {paths.max()}; expected -1 (padding) "
                 f"or 0 … {self.n_links - 1}"
             )
-        early = ~(t_in >= self._end_s)  # NaN too
-        if early.any():
-            k = int(np.argmax(early))
-            raise ValueError(
-                f"submit: message {ids[k]} enters at {float(t_in[k])!r} s; expected a time >= "
-                f"{self._end_s!r} s, the end of the window already computed"
-            )
+        if np.isnan(t_in).any():
+            k = int(np.argmax(np.isnan(t_in)))
+            raise ValueError(f"submit: message {ids[k]} enters at nan s; expected a time")
         self._learn(paths)
         self._new.append((ids, paths, t_in, size, self._seq + np.arange(n, dtype=np.int64)))
         self._seq += n
@@ -201,13 +218,19 @@ class BatchLinks:
         self._order = feeds_order(np.concatenate([pairs, alone]), self.n_links)
         self._edges, self._used = all_edges, used
 
-    def advance(self, end_s: float) -> tuple[np.ndarray, np.ndarray]:
+    def advance(
+        self, end_s: float, hold: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Compute every crossing reaching its link before ``end_s``; the messages done.
 
         Returns ``(ids, t_out_s)``: the messages whose last link is now
         computed, with their arrival at its far end (which may be after
         ``end_s``), in the order they were completed. Before calling, every
-        message entering before ``end_s`` must have been submitted.
+        message entering before ``end_s`` must have been submitted (see the
+        module notes on late entries). ``end_s`` never decreases; the same
+        end again computes what was submitted since. ``hold``: directed link
+        ids not computed in this call (their messages wait for the next), e.g.
+        the links of the replies while a window's requests are computed.
         """
         if end_s < self._end_s:
             raise ValueError(
@@ -220,8 +243,11 @@ class BatchLinks:
         messages = np.asarray(state.messages, dtype=np.int64)
         n_bytes = np.asarray(state.bytes, dtype=np.int64)
         busy_s = np.asarray(state.busy_s, dtype=np.float64)
-        done, n_done, exit_order, waits, wait_count = _advance(
-            self._order,
+        order = self._order
+        if hold is not None and len(hold):
+            order = order[~np.isin(order, np.asarray(hold, dtype=np.int64))]
+        done, n_done, exit_order, waits, wait_count, late, first_late = _advance(
+            order,
             self._path,
             self._hop,
             self._t,
@@ -237,6 +263,8 @@ class BatchLinks:
             messages,
             n_bytes,
             busy_s,
+            self._last_t,
+            self._last_sub,
         )
         state.free_at[:] = free_at.tolist()
         state.messages[:] = messages.tolist()
@@ -244,7 +272,7 @@ class BatchLinks:
         state.busy_s[:] = busy_s.tolist()
         # the kernel emits each link's positive waits together, links in self._order
         start = 0
-        for d in self._order[wait_count[self._order] > 0].tolist():
+        for d in order[wait_count[order] > 0].tolist():
             stop = start + int(wait_count[d])
             state.waits[d].frombytes(waits[start:stop].tobytes())
             start = stop
@@ -253,6 +281,16 @@ class BatchLinks:
         keep = ~done
         self._id, self._path, self._hop = self._id[keep], self._path[keep], self._hop[keep]
         self._t, self._size, self._sub = self._t[keep], self._size[keep], self._sub[keep]
+        self.late += late
+        if self.strict and late.any():
+            d, t_late, t_before = int(first_late[0]), float(first_late[1]), float(first_late[2])
+            raise ValueError(
+                f"advance: a message reached directed link {d} ({state.links.name[d // 2]} "
+                f"{'up' if d % 2 == 0 else 'down'}) at {t_late!r} s, after the link had served "
+                f"one that reached it at {t_before!r} s: FIFO broken; expected every message "
+                "submitted before a window that computes that link past its arrival "
+                "(or BatchLinks(strict=False) to serve it late, counted in BatchLinks.late)"
+            )
         return ids, t_out
 
     def _take_new(self) -> None:
@@ -297,12 +335,18 @@ def _advance(
     messages: np.ndarray,
     n_bytes: np.ndarray,
     busy_s: np.ndarray,
-) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    last_t: np.ndarray,
+    last_sub: np.ndarray,
+) -> tuple[
+    np.ndarray, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]:  # pragma: no cover - compiled
     """One window: updates ``hop``, ``t`` (and the link arrays) in place.
 
     Returns ``done`` (per message), the number done, the done messages in
     completion order, the positive waits (each link's together, links in
-    ``order``) and the count of waits per link.
+    ``order``), the count of waits per link, the count of late crossings
+    per link (served after a message that arrived later) and the first of
+    them as ``(link, its arrival, the later arrival already served)``.
     """
     n, width = path.shape
     n_links = free_at.size
@@ -325,6 +369,8 @@ def _advance(
     wait_count = np.zeros(n_links, dtype=np.int64)
     n_waits = 0
     here = np.empty(n, dtype=np.int64)
+    late = np.zeros(n_links, dtype=np.int64)
+    first_late = np.full(3, np.nan)
     for r in range(order.size):
         d = order[r]
         # take the messages reaching d before end_s off its list
@@ -376,6 +422,15 @@ def _advance(
         for k in range(count):
             i = served[k]
             ti = t[i]
+            if ti > last_t[d] or (ti == last_t[d] and sub[i] > last_sub[d]):
+                last_t[d] = ti
+                last_sub[d] = sub[i]
+            else:  # it arrived before a message already served: FIFO broken
+                if np.isnan(first_late[0]):
+                    first_late[0] = d
+                    first_late[1] = ti
+                    first_late[2] = last_t[d]
+                late[d] += 1
             tx = size[i] * spb
             start = fa
             if start <= ti or not queueing:
@@ -402,4 +457,4 @@ def _advance(
                 nxt[i] = head[e]
                 head[e] = i
         free_at[d] = fa
-    return done, n_done, exits, waits[:n_waits], wait_count
+    return done, n_done, exits, waits[:n_waits], wait_count, late, first_late
