@@ -16,6 +16,7 @@ import pytest
 from test_backhaul_queue import one_link, reference_arrivals
 
 from avzone.cloud.queueing import md1_wait_s
+from avzone.engine import linkflow
 from avzone.engine.linkflow import BatchLinks, feeds_order
 from avzone.network import LinkState, LinkTable, build_backhaul, route_table, truncate
 from avzone.scenario import Backhaul
@@ -110,12 +111,17 @@ def poisson_messages(paths: list[tuple[int, ...]], n: int, seed: int) -> list[Me
     return messages
 
 
-@pytest.mark.parametrize("window_s", [0.1, 1.0])
-def test_exits_and_statistics_equal_cross_hop_by_hop(window_s: float) -> None:
+@pytest.mark.parametrize(("window_s", "dense"), [(0.1, True), (1.0, True), (0.3, False)])
+def test_exits_and_statistics_equal_cross_hop_by_hop(
+    window_s: float, dense: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Message by message, the exit times equal ``LinkState.cross`` driven hop by hop
     in arrival order, exactly, and so do messages, bytes, busy time and every
     positive wait per link (counted in [0.5 s, 2.5 s)); messages queue for several
-    windows and cross window ends on the way."""
+    windows and cross window ends on the way. ``dense``: the feeds seen kept as a
+    matrix (else as sorted codes, the way for more than 4096 directed links)."""
+    if not dense:
+        monkeypatch.setattr(linkflow, "_DENSE_LINKS", 0)
     table, paths = hand_drawn()
     messages = poisson_messages(paths, 2500, seed=3)
     expected_state = LinkState(table, measure_from_s=0.5, until_s=2.5)

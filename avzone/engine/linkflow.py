@@ -52,6 +52,9 @@ from avzone.network.transport import LinkState
 
 __all__ = ["BatchLinks", "feeds_order"]
 
+_DENSE_LINKS = 4096
+"""Up to this many directed links the feeds seen are also kept as a boolean matrix."""
+
 
 def feeds_order(paths: np.ndarray, n_links: int) -> np.ndarray:
     """The directed links used by ``paths`` in a topological order of the feeds relation.
@@ -144,6 +147,9 @@ class BatchLinks:
         self._prop_s = np.asarray(links.prop_s, dtype=np.float64)
         self._edges = np.zeros(0, dtype=np.int64)  # feeds relation seen so far (_feed_edges codes)
         self._used = np.zeros(self.n_links, dtype=np.bool_)
+        # the same as a matrix, for a fast check of each submission (up to 16 MB)
+        small = self.n_links <= _DENSE_LINKS
+        self._known = np.zeros((self.n_links, self.n_links), np.bool_) if small else None
         self._order = np.zeros(0, dtype=np.int64)
         self._end_s = -np.inf  # the last advance
         self._seq = 0
@@ -203,6 +209,11 @@ class BatchLinks:
 
     def _learn(self, paths: np.ndarray) -> None:
         """Add the feeds of ``paths``; recompute the order if a link or a feed is new."""
+        if self._known is not None:
+            if not _anything_new_dense(paths, self._known, self._used):
+                return
+        elif not _anything_new(paths, self._edges, self._used, self.n_links):
+            return
         edges = _feed_edges(paths.astype(np.int64), self.n_links)
         new_edges = edges[~np.isin(edges, self._edges)]
         links = np.unique(paths[paths >= 0])
@@ -217,6 +228,8 @@ class BatchLinks:
         alone = np.stack([np.flatnonzero(used), np.full(int(used.sum()), -1)], axis=1)
         self._order = feeds_order(np.concatenate([pairs, alone]), self.n_links)
         self._edges, self._used = all_edges, used
+        if self._known is not None:
+            self._known[all_edges // self.n_links, all_edges % self.n_links] = True
 
     def advance(
         self, end_s: float, hold: np.ndarray | None = None
@@ -297,6 +310,12 @@ class BatchLinks:
         """Append the submitted messages to those in flight (paths padded to one width)."""
         if not self._new:
             return
+        if len(self._new) > 1 or self._new[0][2].size > 1:  # entries by time: most runs ascend
+            t_in = np.concatenate([part[2] for part in self._new])
+            by_time = np.argsort(t_in)  # ties keep their submission numbers: the kernel orders them
+            self._new = [
+                tuple(np.concatenate([p[k] for p in self._new])[by_time] for k in range(5))
+            ]
         width = max(self._path.shape[1], *(part[1].shape[1] for part in self._new))
         paths = [_pad(self._path, width)] + [_pad(part[1], width) for part in self._new]
         self._path = np.concatenate(paths)
@@ -315,6 +334,53 @@ def _pad(paths: np.ndarray, width: int) -> np.ndarray:
     out = np.full((paths.shape[0], width), -1, dtype=np.int32)
     out[:, : paths.shape[1]] = paths
     return out
+
+
+@numba.njit(cache=False)
+def _anything_new_dense(
+    paths: np.ndarray, known: np.ndarray, used: np.ndarray
+) -> bool:  # pragma: no cover - compiled
+    """Whether ``paths`` use a link not in ``used`` or a feed not ``known[d, e]``."""
+    n, width = paths.shape
+    for i in range(n):
+        previous = -1
+        for h in range(width):
+            d = paths[i, h]
+            if d < 0:
+                break
+            if not used[d] or (previous >= 0 and not known[previous, d]):
+                return True
+            previous = d
+    return False
+
+
+@numba.njit(cache=False)
+def _anything_new(
+    paths: np.ndarray, edges: np.ndarray, used: np.ndarray, n_links: int
+) -> bool:  # pragma: no cover - compiled
+    """Whether ``paths`` use a link not in ``used`` or a feed not in the sorted ``edges``."""
+    n, width = paths.shape
+    for i in range(n):
+        previous = -1
+        for h in range(width):
+            d = paths[i, h]
+            if d < 0:
+                break
+            if not used[d]:
+                return True
+            if previous >= 0:
+                code = previous * n_links + d
+                k = np.searchsorted(edges, code)
+                if k == edges.size or edges[k] != code:
+                    return True
+            previous = d
+    return False
+
+
+@numba.njit(cache=False, inline="always")
+def _before(i: int, j: int, t: np.ndarray, sub: np.ndarray) -> bool:  # pragma: no cover
+    """Whether message ``i`` reaches its link before ``j`` (ties: submitted before)."""
+    return t[i] < t[j] or (t[i] == t[j] and sub[i] < sub[j])
 
 
 @numba.njit(cache=False)
@@ -350,7 +416,9 @@ def _advance(
     """
     n, width = path.shape
     n_links = free_at.size
-    head = np.full(n_links, -1, dtype=np.int64)  # per link, a list of the messages waiting there
+    # per link, a list (in the order they were put there) of the messages waiting there
+    head = np.full(n_links, -1, dtype=np.int64)
+    tail = np.full(n_links, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
     exits = np.empty(n, dtype=np.int64)
@@ -363,28 +431,38 @@ def _advance(
             n_done += 1
         else:
             d = path[i, h]
-            nxt[i] = head[d]
-            head[d] = i
+            if tail[d] == -1:
+                head[d] = i
+            else:
+                nxt[tail[d]] = i
+            tail[d] = i
     waits = np.empty(n * width, dtype=np.float64)
     wait_count = np.zeros(n_links, dtype=np.int64)
     n_waits = 0
     here = np.empty(n, dtype=np.int64)
+    other = np.empty(n, dtype=np.int64)
+    runs = np.empty(n + 1, dtype=np.int64)  # where each ascending run of ``here`` starts
     late = np.zeros(n_links, dtype=np.int64)
     first_late = np.full(3, np.nan)
     for r in range(order.size):
         d = order[r]
-        # take the messages reaching d before end_s off its list
+        # take the messages reaching d before end_s off its list, noting its ascending runs
+        # (each feeding link delivers one: FIFO with a constant propagation keeps order)
         count = 0
+        n_runs = 0
         keep_head = -1
         keep_tail = -1
         i = head[d]
         while i != -1:
             following = nxt[i]
+            nxt[i] = -1
             if t[i] < end_s:
+                if count == 0 or _before(i, here[count - 1], t, sub):
+                    runs[n_runs] = count
+                    n_runs += 1
                 here[count] = i
                 count += 1
             else:
-                nxt[i] = -1
                 if keep_tail == -1:
                     keep_head = i
                 else:
@@ -392,29 +470,32 @@ def _advance(
                 keep_tail = i
             i = following
         head[d] = keep_head
+        tail[d] = keep_tail
         if count == 0:
             continue
-        arrivals = np.empty(count, dtype=np.float64)
-        for k in range(count):
-            arrivals[k] = t[here[k]]
-        by_time = np.argsort(arrivals, kind="mergesort")
-        served = np.empty(count, dtype=np.int64)
-        for k in range(count):
-            served[k] = here[by_time[k]]
-        # equal arrival times: submission order (insertion sort of each run)
-        k = 0
-        while k < count:
-            run_end = k + 1
-            while run_end < count and t[served[run_end]] == t[served[k]]:
-                run_end += 1
-            for a in range(k + 1, run_end):
-                x = served[a]
-                b = a - 1
-                while b >= k and sub[served[b]] > sub[x]:
-                    served[b + 1] = served[b]
-                    b -= 1
-                served[b + 1] = x
-            k = run_end
+        # natural merge sort by (arrival, submission): merge neighbouring runs until one is left
+        served = here
+        spare = other
+        while n_runs > 1:
+            runs[n_runs] = count
+            merged = 0
+            for j in range(0, n_runs, 2):
+                lo = runs[j]
+                hi = runs[j + 2] if j + 2 <= n_runs else count
+                mid = runs[j + 1] if j + 1 < n_runs else hi
+                a = lo
+                b = mid
+                for k in range(lo, hi):
+                    if b >= hi or (a < mid and not _before(served[b], served[a], t, sub)):
+                        spare[k] = served[a]
+                        a += 1
+                    else:
+                        spare[k] = served[b]
+                        b += 1
+                runs[merged] = lo
+                merged += 1
+            n_runs = merged
+            served, spare = spare, served
         # LinkState.cross, message by message in arrival order
         fa = free_at[d]
         spb = s_per_byte[d]
@@ -454,7 +535,10 @@ def _advance(
                 n_done += 1
             else:
                 e = path[i, h]
-                nxt[i] = head[e]
-                head[e] = i
+                if tail[e] == -1:
+                    head[e] = i
+                else:
+                    nxt[tail[e]] = i
+                tail[e] = i
         free_at[d] = fa
     return done, n_done, exits, waits[:n_waits], wait_count, late, first_late
