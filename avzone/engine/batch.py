@@ -128,7 +128,34 @@ def batch_unsupported(world: World) -> tuple[str, str] | None:
         return ("network.cells.radio", "does not yet model SINR radio")
     if scenario.mobility.traced:
         return ("car.mobility", "does not yet follow trajectories (trace or sumo)")
+    if _shared_link_directions(world):
+        return (
+            "network.backhaul",
+            "needs the requests' and the replies' routes apart (some cross the same link in "
+            "the same direction, e.g. a fallback to a site that is not up the tree)",
+        )
     return None
+
+
+def _shared_link_directions(world: World) -> bool:
+    """Whether a request's route and a reply's route may cross one link in one direction.
+
+    The batch evaluator computes the links of requests and of replies in two
+    passes per window (a reply exists only once its request has been served),
+    exact when no directed link carries both. The routes that may be used:
+    each access point's first candidate site, and every candidate when sites
+    can fail over (``cloud.fallback`` with outages).
+    """
+    scenario = world.scenario
+    every = scenario.cloud.fallback and bool(scenario.cloud.outages)
+    up: set[int] = set()
+    for ranked in world.candidates.values():
+        for ap, row in enumerate(ranked.tolist()):
+            for site in row if every else row[:1]:
+                path = world.routes.paths[ap][site]
+                if path is not None:
+                    up.update(path)
+    return any(d ^ 1 in up for d in up)
 
 
 def simulate_batch(world: World, progress: Callable[[float], None] | None = None) -> RunRecord:
@@ -443,7 +470,8 @@ class _BatchRun(_EventRun):
             else:
                 self._requests(sends.plan, who, t0)
         rows, t_site = self.up_links.advance(end_s)
-        self.jobs["arrival"][rows] = t_site
+        known = rows >= 0  # not a lost message (they load the links up to their loss)
+        self.jobs["arrival"][rows[known]] = t_site[known]
         self._serve(end_s)
         self._replies(end_s)
         rows, t_out = self.down_links.advance(end_s)
