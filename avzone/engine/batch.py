@@ -351,6 +351,7 @@ class _BatchRun(_EventRun):
         self.queues = [_SiteQueue(WindowedQueue(s.servers, s.queue_limit)) for s in world.sites]
         self.jobs = _Jobs()
         self.replies = np.empty(0, dtype=np.int64)  # rows in service, reply not yet sent
+        self.to_sites = np.empty(0, dtype=np.int64)  # rows off the links, not yet at the site
         loss = world.routes.links.loss
         self.up_paths = _Paths(self._up, loss)
         self.down_paths = _Paths(self._down, loss)
@@ -472,6 +473,7 @@ class _BatchRun(_EventRun):
         rows, t_site = self.up_links.advance(end_s)
         known = rows >= 0  # not a lost message (they load the links up to their loss)
         self.jobs["arrival"][rows[known]] = t_site[known]
+        self.to_sites = np.concatenate((self.to_sites, rows[known]))
         self._serve(end_s)
         self._replies(end_s)
         rows, t_out = self.down_links.advance(end_s)
@@ -612,7 +614,8 @@ class _BatchRun(_EventRun):
         """Queue the requests that reach their site before ``end_s``; schedule the started."""
         jobs = self.jobs
         arrival, status = jobs["arrival"], jobs["status"]
-        fresh = np.flatnonzero((status == _TRANSIT) & (arrival < end_s))
+        due = arrival[self.to_sites] < end_s  # off the links; at the site before the end
+        fresh, self.to_sites = self.to_sites[due], self.to_sites[~due]
         fresh = fresh[np.argsort(arrival[fresh], kind="stable")]
         self._draw_work(fresh)
         hold, site_of, start = jobs["hold"], jobs["site"], jobs["start"]
