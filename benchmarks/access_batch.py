@@ -1,6 +1,6 @@
 """Radio access hops in bulk (avzone/engine/access_batch.py): hops per second, tracker cost.
 
-    python -m benchmarks.access_batch [scenario.yaml] [--vehicles N] [--edges N]
+    python -m benchmarks.access_batch [scenario.yaml] [--vehicles N] [--edges N] [--rate-hz R]
 
 Builds the scenario's world (default etown-baseline: 10 m samples, PC5
 ``v2v_urban`` and Uu ``uma`` tables), drives N vehicles along random routes of
@@ -9,8 +9,10 @@ as the mobility process does), first with the per-sample ``enter`` loop the
 event evaluator used before, then with ``A3Tracker.walk`` (checked to give the
 same handovers and failures), and prints the walking cost per vehicle-km. Then
 it evaluates random (vehicle, time) messages inside the drives with
-``BatchAccess.hop`` for PC5, Uu up and Uu down and prints hops per second, and
-the cost of one 1-s window's ``state_at`` with the log folded to the window.
+``BatchAccess`` as the batch evaluator uses it: 1-s windows, edge entries as
+they happen, at each window end ``catch_up``, the window's messages (``--rate-hz``
+per vehicle-second at random times) through ``hop`` for PC5, Uu up and Uu down,
+``fold``; prints hops per second per system and the per-window costs.
 """
 
 from __future__ import annotations
@@ -113,12 +115,92 @@ def _messages(
     return vehicle.astype(np.int64), t, sample
 
 
+def _windows(
+    world: World,
+    routes: list[list[tuple[int, float]]],
+    rate_hz: float,
+    size_bytes: int,
+    rng: np.random.Generator,
+) -> None:
+    """The batch evaluator's use: 1-s windows; edge entries as they happen, at each window
+    end catch_up, every system's hops of the window's messages, fold. Prints the costs."""
+    access = BatchAccess(world)
+    vehicles = [Vehicle(i, np.zeros(1)) for i in range(len(routes))]
+    entries = sorted((t, i, e) for i, r in enumerate(routes) for e, t in r)
+    drive_s = sum(r[-1][1] - r[0][1] for r in routes)
+    vehicle, t, sample = _messages(world, routes, int(rate_hz * drive_s), rng)
+    order = np.argsort(t)
+    vehicle, t, sample = vehicle[order], t[order], sample[order]
+    systems = [s for s in ("pc5", "uu_up", "uu_down") if access.has(s)]
+    cost = dict.fromkeys(["drive", "catch_up", "fold", "state_at", *systems], 0.0)
+    active: dict[int, Vehicle] = {}
+    n = first = 0
+    biggest = 0
+    end = 1.0
+    while n < len(entries):
+        t0 = time.perf_counter()
+        while n < len(entries) and entries[n][0] < end:
+            te, i, e = entries[n]
+            n += 1
+            if e < 0:
+                access.leave(vehicles[i], te)
+                del active[i]
+            else:
+                v = vehicles[i]
+                v.edge, v.t_enter_s = e, te
+                v.edge_length_m = float(world.edge_length_m[e])
+                v.speed_mps = float(world.edge_speed_mps[e])
+                access.on_edge(v, te)
+                active[i] = v
+        t1 = time.perf_counter()
+        access.catch_up(list(active.values()), end)
+        t2 = time.perf_counter()
+        last = int(np.searchsorted(t, end))
+        w = slice(first, last)
+        first = last
+        access.state_at(vehicle[w], t[w])
+        t3 = time.perf_counter()
+        cost["drive"] += t1 - t0
+        cost["catch_up"] += t2 - t1
+        cost["state_at"] += t3 - t2
+        m = last - w.start
+        for system in systems:
+            t3 = time.perf_counter()
+            access.hop(
+                system, vehicle[w], sample[w], size_bytes, t[w], rng.random(m), rng.random(m)
+            )
+            cost[system] += time.perf_counter() - t3
+        biggest = max(biggest, access.log_size)
+        t4 = time.perf_counter()
+        access.fold(end)
+        cost["fold"] += time.perf_counter() - t4
+        end += 1.0
+    hops = len(t)
+    print(
+        f"windows: {int(end) - 1} windows of 1 s, {len(routes)} vehicles, {hops:,} messages"
+        f" ({rate_hz:g} per vehicle-second, {hops / (end - 1):,.0f} per window),"
+        f" log at most {biggest:,} entries before folding, {access.log_size:,} at the end"
+    )
+    for system in systems:
+        print(
+            f"  hop {system} ({size_bytes} B): {cost[system]:.2f} s ="
+            f" {hops / cost[system] / 1e6:.2f} M hops/s"
+        )
+    print(
+        f"  state_at {cost['state_at']:.2f} s ({hops / cost['state_at'] / 1e6:.1f} M look-ups/s,"
+        f" included in the Uu hops); catch_up {cost['catch_up']:.2f} s, on_edge at edge entries"
+        f" {cost['drive']:.2f} s, fold {cost['fold']:.2f} s"
+        f" ({(cost['catch_up'] + cost['fold']) / (end - 1) * 1e3:.1f} ms per window)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("scenario", nargs="?", default=str(SCENARIO))
     parser.add_argument("--vehicles", type=int, default=2000)
-    parser.add_argument("--edges", type=int, default=10)
-    parser.add_argument("--hops", type=int, default=2_000_000)
+    parser.add_argument("--edges", type=int, default=4)
+    parser.add_argument("--rate-hz", type=float, default=20.0, help="messages per vehicle-second")
+    parser.add_argument("--size-bytes", type=int, default=300)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(7)
     t0 = time.perf_counter()
@@ -127,49 +209,23 @@ def main(argv: list[str] | None = None) -> None:
     routes = _routes(world, args.vehicles, args.edges, rng)
     km = sum(float(world.edge_length_m[e].sum()) for e in ([x[0] for x in r[:-1]] for r in routes))
     km /= 1000
-    old = _PerSample(world)
-    old_s = _drive(old, world, routes)
-    new = BatchAccess(world)
-    new_s = _drive(new, world, routes)
-    assert (old.handovers, old.link_failures) == (new.handovers, new.link_failures)
+    old_s = new_s = math.inf
+    for _ in range(3):  # the best of three, alternating (the machine is shared)
+        old = _PerSample(world)
+        old_s = min(old_s, _drive(old, world, routes))
+        new = Access(world)
+        new_s = min(new_s, _drive(new, world, routes))
+        assert (old.handovers, old.link_failures) == (new.handovers, new.link_failures)
     print(
         f"tracker: {args.vehicles} vehicles, {km:,.0f} vehicle-km, {new.handovers:,} handovers,"
-        f" {new.link_failures:,} link failures, {new.log_size:,} log entries"
+        f" {new.link_failures:,} link failures (the same with both walks)"
     )
     print(
         f"  per-sample enter: {old_s:.2f} s = {old_s / km * 1e6:,.0f} µs per vehicle-km;"
         f" A3Tracker.walk: {new_s:.2f} s = {new_s / km * 1e6:,.0f} µs per vehicle-km"
-        f" ({old_s / new_s:.1f}×)"
+        f" ({old_s / new_s:.2f}×)"
     )
-    vehicle, t, sample = _messages(world, routes, args.hops, rng)
-    u_harq, u_slot = rng.random(args.hops), rng.random(args.hops)
-    for system in ("pc5", "uu_up", "uu_down"):
-        if not new.has(system):
-            continue
-        new.hop(system, vehicle[:1000], sample[:1000], 300, t[:1000], u_harq[:1000], u_slot[:1000])
-        t1 = time.perf_counter()
-        station, _ = new.hop(system, vehicle, sample, 300, t, u_harq, u_slot)
-        wall = time.perf_counter() - t1
-        shares = {x: float(np.mean(station == x)) for x in (-1, -2)}
-        print(
-            f"hop {system}: {args.hops:,} hops of 300 B in {wall:.2f} s ="
-            f" {args.hops / wall / 1e6:.2f} M hops/s (out of coverage {shares[-1]:.3f},"
-            f" lost {shares[-2]:.4f})"
-        )
-    # one 1-s window in the middle, the log folded to its start: what state_at costs
-    mid = float(np.median(t))
-    new.fold(mid)
-    window = (t >= mid) & (t < mid + 1.0)
-    n_window = int(window.sum())
-    reps = max(1, 1_000_000 // max(1, n_window))
-    t1 = time.perf_counter()
-    for _ in range(reps):
-        new.state_at(vehicle[window], t[window])
-    wall = (time.perf_counter() - t1) / reps
-    print(
-        f"state_at: {n_window:,} queries of one 1-s window against {new.log_size:,} log entries"
-        f" (folded) in {wall * 1e3:.2f} ms = {n_window / wall / 1e6:.2f} M look-ups/s"
-    )
+    _windows(world, routes, args.rate_hz, args.size_bytes, rng)
 
 
 if __name__ == "__main__":

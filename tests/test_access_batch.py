@@ -21,6 +21,7 @@ from tinyzone import grid_map, scenario_dict, straight_road_map, write_scenario
 from avzone.engine.access import LOST, OUT_OF_COVERAGE, Access
 from avzone.engine.access_batch import BatchAccess
 from avzone.engine.world import World
+from avzone.radio import LinkState
 from avzone.scenario import load_scenario
 from avzone.vehicles.mobility import Vehicle
 
@@ -219,19 +220,24 @@ def test_batch_hops_equal_the_event_evaluators(tmp_path: Path, during: str) -> N
     assert got["biggest"] < 30
 
 
+def _data_two_cells(folder: Path) -> dict[str, Any]:
+    """A straight 1000 m road with a cell at each end, LOS, no shadowing (monotone powers)."""
+    data = scenario_dict(straight_road_map(folder))
+    data["network"]["cells"] = {
+        "place": {"rule": "list", "positions_m": [[0, 0], [1000, 0]]},
+        "radio": {"model": "uma", "los": "always", "shadowing": False, "load": 0.0},
+        "handover": {"ttt_ms": 160, "interruption_ms": 30},
+    }
+    return data
+
+
 def test_handover_at_the_a3_sample_plus_ttt_by_hand(tmp_path: Path) -> None:
     """Reference: the A3 rule by hand on a straight road between two cells (as in
     tests/test_radio_handover.py): attach to the stronger cell at t = 0, hand over at the
     first sample (1 s each) where the other cell is 3 dB stronger, + the 160 ms TTT; the
     state just before is the first cell without interruption, at and after it the other
     cell interrupted for 30 ms; nothing before the vehicle's first entry."""
-    data = scenario_dict(straight_road_map(tmp_path))
-    data["network"]["cells"] = {
-        "place": {"rule": "list", "positions_m": [[0, 0], [1000, 0]]},
-        "radio": {"model": "uma", "los": "always", "shadowing": False, "load": 0.0},
-        "handover": {"ttt_ms": 160, "interruption_ms": 30},
-    }
-    world = World.build(load_scenario(write_scenario(tmp_path, data)))
+    world = World.build(load_scenario(write_scenario(tmp_path, _data_two_cells(tmp_path))))
     table = world.uu_table
     assert table is not None
     access = BatchAccess(world)
@@ -317,3 +323,35 @@ def test_tracker_walk_equals_entering_every_sample(tmp_path: Path) -> None:
         logs.append((log, tracker.handovers, tracker.failures))
     assert logs[0] == logs[1]
     assert logs[0][1] > 50  # (five cells: never out of the 8 strongest, no link failure)
+
+
+def test_state_at_is_the_last_change_at_or_before(tmp_path: Path) -> None:
+    """Reference: the definition, by a loop. A log of 3000 changes of 40 vehicles at times
+    on a 0.25 s grid (many ties between changes and queries, several changes at one
+    time), queried at 5000 random (vehicle, time) pairs, before and after folding."""
+    world = World.build(load_scenario(write_scenario(tmp_path, _data_two_cells(tmp_path))))
+    access = BatchAccess(world)
+    rng = np.random.default_rng(2)
+    log = []
+    state = LinkState()
+    for t in np.sort(rng.integers(0, 400, 3000)) / 4:
+        state.owner, state.serving = int(rng.integers(40)), int(rng.integers(-1, 5))
+        state.interrupted_until_s = float(t) + 0.5
+        access._record(state, float(t))
+        log.append((state.owner, float(t), state.serving, state.interrupted_until_s))
+    vehicle = rng.integers(-1, 42, 5000)
+    t_s = rng.integers(-4, 420, 5000) / 4
+    for fold_s in (None, 50.0):
+        if fold_s is not None:
+            access.states = {Vehicle(i, np.zeros(1)): state for i in range(40)}  # all active
+            access.fold(fold_s)
+            assert access.log_size < len(log)
+            keep = t_s >= fold_s
+            vehicle, t_s = vehicle[keep], t_s[keep]
+        serving, until = access.state_at(vehicle, t_s)
+        by_vehicle: dict[int, list[tuple[int, float, int, float]]] = {}
+        for x in log:
+            by_vehicle.setdefault(x[0], []).append(x)
+        for v, t, s, u in zip(vehicle, t_s, serving, until, strict=True):
+            mine = [x for x in by_vehicle.get(int(v), []) if x[1] <= t]
+            assert (s, u) == ((mine[-1][2], mine[-1][3]) if mine else (-1, -1.0))

@@ -72,6 +72,7 @@ class BatchAccess(Access):
         self._when = array("d")
         self._serving = array("q")
         self._until = array("d")
+        self._by_vehicle: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._arrays: dict[tuple[str, int], _LegArrays] = {}
         if self.tracker is not None:
             self.tracker.on_change = self._record
@@ -126,39 +127,58 @@ class BatchAccess(Access):
         self._when = array("d", when[keep].tobytes())
         self._serving = array("q", np.frombuffer(self._serving, np.int64)[keep].tobytes())
         self._until = array("d", np.frombuffer(self._until, np.float64)[keep].tobytes())
+        self._by_vehicle = None
 
     @property
     def log_size(self) -> int:
         """Entries in the handover log now."""
         return len(self._who)
 
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The log sorted by vehicle, then time, then log order (cached until it changes)."""
+        if self._by_vehicle is None or self._by_vehicle[0].size != len(self._who):
+            who = np.frombuffer(self._who, dtype=np.int64)
+            when = np.frombuffer(self._when, dtype=np.float64)
+            order = np.lexsort((np.arange(who.size), when, who))
+            self._by_vehicle = (
+                who[order],
+                when[order],
+                np.frombuffer(self._serving, dtype=np.int64)[order],
+                np.frombuffer(self._until, dtype=np.float64)[order],
+            )
+        return self._by_vehicle
+
     def state_at(self, vehicle: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each vehicle's (serving cell, interrupted until) in force at each time: the last
-        logged change at or before it; (−1, −1.0) before the vehicle's first change."""
+        logged change at or before it; (−1, −1.0) before the vehicle's first change.
+
+        Exact for times up to the last :meth:`catch_up` and from the last :meth:`fold` on.
+        A binary search per query inside its vehicle's part of the sorted log: as many
+        vectorised steps as log2 of the most changes one vehicle has in the log.
+        """
         vehicle = np.asarray(vehicle, dtype=np.int64)
         t_s = np.asarray(t_s, dtype=np.float64)
         n = vehicle.size
         serving = np.full(n, -1, dtype=np.int64)
         until = np.full(n, -1.0)
-        n_log = len(self._who)
-        if n_log == 0 or n == 0:
+        if len(self._who) == 0 or n == 0:
             return serving, until
-        who = np.frombuffer(self._who, dtype=np.int64)
-        key_v = np.concatenate((who, vehicle))
-        key_t = np.concatenate((np.frombuffer(self._when, dtype=np.float64), t_s))
-        # at equal (vehicle, time) the log first, in log order (a change at t is in force at t)
-        kind = np.concatenate((np.arange(n_log, dtype=np.int64), np.full(n, n_log, np.int64)))
-        order = np.lexsort((kind, key_t, key_v))
-        is_log = order < n_log
-        position = np.maximum.accumulate(np.where(is_log, np.arange(order.size), -1))
-        is_query = ~is_log
-        found = np.where(position[is_query] >= 0, order[np.maximum(position[is_query], 0)], -1)
-        query = order[is_query] - n_log
-        same = found >= 0
-        same[same] = who[found[same]] == vehicle[query[same]]
-        hit = found[same]
-        serving[query[same]] = np.frombuffer(self._serving, np.int64)[hit]
-        until[query[same]] = np.frombuffer(self._until, np.float64)[hit]
+        who, when, log_serving, log_until = self._sorted()
+        first = np.searchsorted(who, vehicle, side="left")
+        lo = first.copy()
+        hi = np.searchsorted(who, vehicle, side="right")
+        # the first entry of the vehicle later than t: lo == hi at the end
+        open_ = np.flatnonzero(lo < hi)
+        while open_.size:
+            mid = (lo[open_] + hi[open_]) >> 1
+            right = when[mid] <= t_s[open_]
+            lo[open_[right]] = mid[right] + 1
+            hi[open_[~right]] = mid[~right]
+            open_ = open_[lo[open_] < hi[open_]]
+        found = lo - 1
+        hit = np.flatnonzero(found >= first)
+        serving[hit] = log_serving[found[hit]]
+        until[hit] = log_until[found[hit]]
         return serving, until
 
     # -- hops ------------------------------------------------------------------
