@@ -135,13 +135,16 @@ class BatchAccess(Access):
         return len(self._who)
 
     def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The log sorted by vehicle, then time, then log order (cached until it changes)."""
-        if self._by_vehicle is None or self._by_vehicle[0].size != len(self._who):
+        """The log sorted by vehicle, then time, then log order, and per vehicle ident v
+        its entries' range ``offsets[v] : offsets[v + 1]`` (cached until the log changes)."""
+        if self._by_vehicle is None or self._by_vehicle[1].size != len(self._who):
             who = np.frombuffer(self._who, dtype=np.int64)
             when = np.frombuffer(self._when, dtype=np.float64)
             order = np.lexsort((np.arange(who.size), when, who))
+            offsets = np.zeros(int(who.max(initial=-1)) + 2, dtype=np.int64)
+            np.cumsum(np.bincount(who, minlength=offsets.size - 1), out=offsets[1:])
             self._by_vehicle = (
-                who[order],
+                offsets,
                 when[order],
                 np.frombuffer(self._serving, dtype=np.int64)[order],
                 np.frombuffer(self._until, dtype=np.float64)[order],
@@ -163,10 +166,11 @@ class BatchAccess(Access):
         until = np.full(n, -1.0)
         if len(self._who) == 0 or n == 0:
             return serving, until
-        who, when, log_serving, log_until = self._sorted()
-        first = np.searchsorted(who, vehicle, side="left")
+        offsets, when, log_serving, log_until = self._sorted()
+        known = np.minimum(np.maximum(vehicle, -1), offsets.size - 1)  # −1 or last: empty
+        first = offsets[known]
         lo = first.copy()
-        hi = np.searchsorted(who, vehicle, side="right")
+        hi = np.where(known >= 0, offsets[np.minimum(known + 1, offsets.size - 1)], first)
         # the first entry of the vehicle later than t: lo == hi at the end
         open_ = np.flatnonzero(lo < hi)
         while open_.size:
