@@ -28,7 +28,7 @@ from avzone.vehicles.mobility import Vehicle
 CELLS = [[0, 0], [1000, 0], [500, 500], [0, 1000], [1000, 1000]]
 
 
-def _grid_world(folder: Path, during: str) -> World:
+def _grid_world(folder: Path, during: str, ttt_ms: float = 2000) -> World:
     """A 3 × 3 grid of 500 m roads, five cells and three RSUs with random LOS and shadowing
     (many handovers and link failures), a 2 s time-to-trigger (long stays on a cell that is
     not the best), a 400 ms interruption and two HARQ tries (losses are frequent)."""
@@ -38,7 +38,7 @@ def _grid_world(folder: Path, during: str) -> World:
     data["network"]["cells"] = {
         "place": {"rule": "list", "positions_m": CELLS},
         "radio": {"model": "uma", "load": 0.5, "harq": {"max_tx": 2}},
-        "handover": {"ttt_ms": 2000, "interruption_ms": 400, "during": during},
+        "handover": {"ttt_ms": ttt_ms, "interruption_ms": 400, "during": during},
     }
     return World.build(load_scenario(write_scenario(folder, data)))
 
@@ -293,14 +293,13 @@ def test_pc5_loss_share_is_p_to_the_max_tx(tmp_path: Path) -> None:
     assert float(delivered.mean()) == pytest.approx(mean, abs=3 * delivered.std() / math.sqrt(n))
 
 
-def test_tracker_walk_equals_entering_every_sample(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ttt_ms", [0, 2000])
+def test_tracker_walk_equals_entering_every_sample(tmp_path: Path, ttt_ms: float) -> None:
     """Reference: A3Tracker.enter on every sample (the walk before A3Tracker.walk skipped
-    the samples where nothing can change). Along random routes on the grid with random LOS,
-    the changes (time, serving, interrupted until) and the handover and failure counts are
-    identical."""
-    world = _grid_world(tmp_path, "wait")
-    table = world.uu_table
-    assert table is not None
+    the samples where nothing can change), with and without time-to-trigger. Along random
+    routes on the grid with random LOS, the changes (time, serving, interrupted until) and
+    the handover and failure counts are identical."""
+    world = _grid_world(tmp_path, "wait", ttt_ms)
     routes = _routes(world, 30, 8, np.random.default_rng(5))
     logs = []
     for walk in (False, True):

@@ -143,15 +143,21 @@ class A3Tracker:
     ) -> None:
         """Enter samples ``start + k`` for k in ``k_from..k_to`` at ``t0_s + k · step_m / speed_mps``.
 
-        The same as :meth:`enter` on each, faster: entering a sample whose strongest
-        cell is the serving one, with no A3 candidate, changes nothing but the sample.
+        The same as :meth:`enter` on each, faster: with no A3 candidate pending,
+        :meth:`advance` has nothing to do, and entering a sample whose strongest cell is
+        the serving one changes nothing but the sample.
         """
         first = self.first
         last = start + k_to
         for j in range(start + k_from, last + 1):
-            if state.candidate < 0 and first[j] == state.serving >= 0:
-                continue
-            self.enter(state, j, t0_s + (j - start) * step_m / speed_mps)
+            if state.candidate >= 0:
+                self.enter(state, j, t0_s + (j - start) * step_m / speed_mps)
+            elif first[j] != state.serving or state.serving < 0:  # enter(), no A3 pending
+                t_s = t0_s + (j - start) * step_m / speed_mps
+                state.sample = j
+                self._evaluate(state, t_s)
+                if state.candidate >= 0:
+                    self.advance(state, t_s)
         if k_to >= k_from:
             state.sample = last
 
