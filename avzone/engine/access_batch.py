@@ -220,6 +220,8 @@ class BatchAccess(Access):
         :meth:`catch_up` to the latest time first."""
         sample = np.asarray(sample, dtype=np.int64)
         t_s = np.asarray(t_s, dtype=np.float64)
+        u_harq = np.asarray(u_harq, dtype=np.float64)
+        u_slot = np.asarray(u_slot, dtype=np.float64)
         leg = self._leg_np(system, size_bytes)
         n = sample.size
         extra = np.zeros(n)
