@@ -231,8 +231,7 @@ class Access:
         else:
             k_now = min(count - 1, int((upto_s - state.t_enter_s) * state.speed_mps / step))
         start = self._start[edge]
-        for k in range(state.k + 1, k_now + 1):
-            self.tracker.enter(state, start + k, state.t_enter_s + k * step / state.speed_mps)
+        self.tracker.walk(state, start, state.k + 1, k_now, state.t_enter_s, step, state.speed_mps)
         state.k = max(state.k, k_now)
         if upto_s != math.inf:
             self.tracker.advance(state, upto_s)

@@ -36,6 +36,8 @@ no time-to-trigger: one handover, entering the third sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = ["A3Tracker", "LinkState"]
 
 
@@ -47,6 +49,7 @@ class LinkState:
         "edge",
         "interrupted_until_s",
         "k",
+        "owner",
         "sample",
         "serving",
         "since_s",
@@ -64,6 +67,7 @@ class LinkState:
         self.k = -1
         self.t_enter_s = 0.0
         self.speed_mps = 1.0
+        self.owner = -1  # the vehicle's ident, for :attr:`A3Tracker.on_change`
 
 
 class A3Tracker:
@@ -98,6 +102,10 @@ class A3Tracker:
         self.interruption_s = interruption_s
         self.handovers = 0
         self.failures = 0
+        self.first = [cells[0] for cells in top]  # the strongest cell per sample
+        self.on_change: Callable[[LinkState, float], None] | None = None
+        """Called with the state and the time at every change of the serving cell or the
+        interruption (attach, handover, radio link failure, loss of coverage)."""
 
     @staticmethod
     def new_state() -> LinkState:
@@ -119,7 +127,39 @@ class A3Tracker:
             state.candidate = -1
             state.interrupted_until_s = at_s + self.interruption_s
             self.handovers += 1
+            if self.on_change is not None:
+                self.on_change(state, at_s)
             self._evaluate(state, at_s)
+
+    def walk(
+        self,
+        state: LinkState,
+        start: int,
+        k_from: int,
+        k_to: int,
+        t0_s: float,
+        step_m: float,
+        speed_mps: float,
+    ) -> None:
+        """Enter samples ``start + k`` for k in ``k_from..k_to`` at ``t0_s + k · step_m / speed_mps``.
+
+        The same as :meth:`enter` on each, faster: with no A3 candidate pending,
+        :meth:`advance` has nothing to do, and entering a sample whose strongest cell is
+        the serving one changes nothing but the sample.
+        """
+        first = self.first
+        last = start + k_to
+        for j in range(start + k_from, last + 1):
+            if state.candidate >= 0:
+                self.enter(state, j, t0_s + (j - start) * step_m / speed_mps)
+            elif first[j] != state.serving or state.serving < 0:  # enter(), no A3 pending
+                t_s = t0_s + (j - start) * step_m / speed_mps
+                state.sample = j
+                self._evaluate(state, t_s)
+                if state.candidate >= 0:
+                    self.advance(state, t_s)
+        if k_to >= k_from:
+            state.sample = last
 
     def _evaluate(self, state: LinkState, t_s: float) -> None:
         j = state.sample
@@ -128,6 +168,8 @@ class A3Tracker:
             state.candidate = -1
             if self.covered[j]:
                 state.serving = cells[0]
+                if self.on_change is not None:
+                    self.on_change(state, t_s)
             return
         try:
             rank = cells.index(state.serving)
@@ -136,6 +178,8 @@ class A3Tracker:
             state.candidate = -1
             state.serving = cells[0] if self.covered[j] else -1
             state.interrupted_until_s = t_s + self.interruption_s
+            if self.on_change is not None:
+                self.on_change(state, t_s)
             return
         rx = self.top_rx[j]
         if rank > 0 and rx[0] > rx[rank] + self.hysteresis_db:
