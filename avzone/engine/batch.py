@@ -124,8 +124,6 @@ def batch_unsupported(world: World) -> tuple[str, str] | None:
         )
     if scenario.faults:
         return ("faults", "does not yet model faults")
-    if world.pc5_table is not None or world.uu_table is not None:  # TEMPORARY until access_batch
-        return ("network.cells.radio", "does not yet model SINR radio")
     if scenario.mobility.traced:
         return ("car.mobility", "does not yet follow trajectories (trace or sumo)")
     if _shared_link_directions(world):
@@ -431,10 +429,13 @@ class _BatchRun(_EventRun):
         duration_s = self.world.scenario.duration_s
         self.env.process(self._windows(duration_s))
         record = super().run(progress)
-        # SimPy stops before the events due at ``duration_s``: the last window runs here.
-        self._window(duration_s)
         self._record_sites(duration_s)
         return record
+
+    def _clock_stopped(self) -> None:
+        # SimPy stops before the events due at ``duration_s``: the last window runs here,
+        # while the vehicles are still under way (their handover states still kept).
+        self._window(self.world.scenario.duration_s)
 
     # -- windows -------------------------------------------------------------------
 
@@ -480,6 +481,8 @@ class _BatchRun(_EventRun):
         self._delivered(rows, t_out)
         self.trajectories.advance()
         self.stale_log.advance()
+        if isinstance(self.radio, BatchAccess):
+            self.radio.fold(end_s)
 
     def _due(self, sends: _Sends, end_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Senders and send times before ``end_s``; advances each sender's next time.

@@ -199,6 +199,7 @@ class _EventRun:
         if self.faults is not None:
             self.faults.schedule(self.sites, self.hdmap)
         env.run(until=scenario.duration_s)
+        self._clock_stopped()
         self.hdmap.finish()
         for vehicle, since_s in self.active.items():
             self.vehicles.vehicle_km += vehicle.odometer_m(env.now) / 1000
@@ -215,6 +216,10 @@ class _EventRun:
             self.faults,
             self.access,
         )
+
+    def _clock_stopped(self) -> None:
+        """The clock reached the end, before the vehicles still under way are counted out
+        (the batch evaluator's last window)."""
 
     # -- vehicles ----------------------------------------------------------------
 
