@@ -307,25 +307,28 @@ class BatchLinks:
         return ids, t_out
 
     def _take_new(self) -> None:
-        """Append the submitted messages to those in flight (paths padded to one width)."""
+        """Append the submitted messages to those in flight, by first link then entry time.
+
+        Paths are padded to one width. The order makes each entry link's messages one
+        ascending run stored together, and keeps the kernel's memory reads local (a
+        link's messages come from a few blocks of the arrays, not from all over them).
+        """
         if not self._new:
             return
-        if len(self._new) > 1 or self._new[0][2].size > 1:  # entries by time: most runs ascend
-            t_in = np.concatenate([part[2] for part in self._new])
-            by_time = np.argsort(t_in)  # ties keep their submission numbers: the kernel orders them
-            self._new = [
-                tuple(np.concatenate([p[k] for p in self._new])[by_time] for k in range(5))
-            ]
         width = max(self._path.shape[1], *(part[1].shape[1] for part in self._new))
-        paths = [_pad(self._path, width)] + [_pad(part[1], width) for part in self._new]
-        self._path = np.concatenate(paths)
-        self._id = np.concatenate([self._id, *(part[0] for part in self._new)])
-        self._t = np.concatenate([self._t, *(part[2] for part in self._new)])
-        self._size = np.concatenate([self._size, *(part[3] for part in self._new)])
-        self._sub = np.concatenate([self._sub, *(part[4] for part in self._new)])
-        n_new = sum(part[0].size for part in self._new)
-        self._hop = np.concatenate([self._hop, np.zeros(n_new, dtype=np.int32)])
+        ids, paths, t_in, size, sub = (
+            np.concatenate([part[k] if k != 1 else _pad(part[1], width) for part in self._new])
+            for k in range(5)
+        )
         self._new = []
+        by_time = np.argsort(t_in)  # ties keep their submission numbers: the kernel orders them
+        placed = by_time[np.argsort(paths[by_time, 0], kind="stable")]
+        self._path = np.concatenate([_pad(self._path, width), paths[placed]])
+        self._id = np.concatenate([self._id, ids[placed]])
+        self._t = np.concatenate([self._t, t_in[placed]])
+        self._size = np.concatenate([self._size, size[placed]])
+        self._sub = np.concatenate([self._sub, sub[placed]])
+        self._hop = np.concatenate([self._hop, np.zeros(placed.size, dtype=np.int32)])
 
 
 def _pad(paths: np.ndarray, width: int) -> np.ndarray:
