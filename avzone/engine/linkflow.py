@@ -321,8 +321,11 @@ class BatchLinks:
             for k in range(5)
         )
         self._new = []
-        by_time = np.argsort(t_in)  # ties keep their submission numbers: the kernel orders them
-        placed = by_time[np.argsort(paths[by_time, 0], kind="stable")]
+        # one sort on link · span + time: rounding may misplace close times, which costs
+        # the kernel a run to merge, never a wrong order (it orders by time and submission)
+        low, high = float(t_in.min()), float(t_in.max())
+        span = 2.0 * (high - low) + 1.0
+        placed = np.argsort(paths[:, 0] * span + (t_in - low))
         self._path = np.concatenate([_pad(self._path, width), paths[placed]])
         self._id = np.concatenate([self._id, ids[placed]])
         self._t = np.concatenate([self._t, t_in[placed]])
