@@ -177,7 +177,7 @@ class BatchLinks:
     ) -> None:
         """Messages ``ids`` entering the backhaul at ``t_in_s`` (possibly in a later window).
 
-        ``paths``: ``(n, H)`` directed link ids, padded with ``-1`` (an empty
+        ``paths``: ``(n, H)`` directed link ids, padded at the end with ``-1`` (an empty
         path leaves at ``t_in_s``). A message entering before the end of the
         last :meth:`advance` is allowed (then call ``advance`` again with that
         end), exact while no link on its way has already served a later
@@ -283,7 +283,7 @@ class BatchLinks:
         state.messages[:] = messages.tolist()
         state.bytes[:] = n_bytes.tolist()
         state.busy_s[:] = busy_s.tolist()
-        # the kernel emits each link's positive waits together, links in self._order
+        # the kernel emits each link's positive waits together, links in ``order``
         start = 0
         for d in order[wait_count[order] > 0].tolist():
             stop = start + int(wait_count[d])
