@@ -211,17 +211,20 @@ def test_windows_empty_later_entries_and_empty_paths() -> None:
 
 
 def test_a_lost_message_loads_the_links_up_to_the_losing_one() -> None:
-    """A route cut after its first link (transport.truncate) loads only that link."""
+    """A route cut after its first link (transport.truncate) loads only that link and
+    leaves after it; a whole route submitted beside it (paths of other widths) loads all."""
     table, paths = hand_drawn()
     path = next(p for p in paths if len(p) == 4)
     state = LinkState(table)
     batch = BatchLinks(state)
     cut = truncate((path,), 0)[0]
-    batch.submit(np.array([0]), np.array([[*cut, -1, -1, -1]]), np.array([0.1]), np.array([1000]))
-    _, t_out = batch.advance(1.0)
+    batch.submit(np.array([0]), np.array([cut]), np.array([0.1]), np.array([1000]))
+    batch.submit(np.array([1]), np.array([path]), np.array([0.5]), np.array([1000]))
+    ids, t_out = batch.advance(1.0)
     d = path[0]
+    assert ids.tolist() == [0, 1]
     assert t_out[0] == 0.1 + 1000 * (8.0 / table.rate_bps[d // 2]) + table.prop_s[d // 2]
-    assert [state.messages[e] for e in path] == [1, 0, 0, 0]
+    assert [state.messages[e] for e in path] == [2, 1, 1, 1]
 
 
 def test_equal_arrivals_are_served_in_submission_order() -> None:

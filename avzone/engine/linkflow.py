@@ -177,7 +177,7 @@ class BatchLinks:
     ) -> None:
         """Messages ``ids`` entering the backhaul at ``t_in_s`` (possibly in a later window).
 
-        ``paths``: ``(n, H)`` directed link ids, padded with ``-1`` (an empty
+        ``paths``: ``(n, H)`` directed link ids, padded at the end with ``-1`` (an empty
         path leaves at ``t_in_s``). A message entering before the end of the
         last :meth:`advance` is allowed (then call ``advance`` again with that
         end), exact while no link on its way has already served a later
@@ -283,7 +283,7 @@ class BatchLinks:
         state.messages[:] = messages.tolist()
         state.bytes[:] = n_bytes.tolist()
         state.busy_s[:] = busy_s.tolist()
-        # the kernel emits each link's positive waits together, links in self._order
+        # the kernel emits each link's positive waits together, links in ``order``
         start = 0
         for d in order[wait_count[order] > 0].tolist():
             stop = start + int(wait_count[d])
@@ -307,25 +307,31 @@ class BatchLinks:
         return ids, t_out
 
     def _take_new(self) -> None:
-        """Append the submitted messages to those in flight (paths padded to one width)."""
+        """Append the submitted messages to those in flight, by first link then entry time.
+
+        Paths are padded to one width. The order makes each entry link's messages one
+        ascending run stored together, and keeps the kernel's memory reads local (a
+        link's messages come from a few blocks of the arrays, not from all over them).
+        """
         if not self._new:
             return
-        if len(self._new) > 1 or self._new[0][2].size > 1:  # entries by time: most runs ascend
-            t_in = np.concatenate([part[2] for part in self._new])
-            by_time = np.argsort(t_in)  # ties keep their submission numbers: the kernel orders them
-            self._new = [
-                tuple(np.concatenate([p[k] for p in self._new])[by_time] for k in range(5))
-            ]
         width = max(self._path.shape[1], *(part[1].shape[1] for part in self._new))
-        paths = [_pad(self._path, width)] + [_pad(part[1], width) for part in self._new]
-        self._path = np.concatenate(paths)
-        self._id = np.concatenate([self._id, *(part[0] for part in self._new)])
-        self._t = np.concatenate([self._t, *(part[2] for part in self._new)])
-        self._size = np.concatenate([self._size, *(part[3] for part in self._new)])
-        self._sub = np.concatenate([self._sub, *(part[4] for part in self._new)])
-        n_new = sum(part[0].size for part in self._new)
-        self._hop = np.concatenate([self._hop, np.zeros(n_new, dtype=np.int32)])
+        ids, paths, t_in, size, sub = (
+            np.concatenate([part[k] if k != 1 else _pad(part[1], width) for part in self._new])
+            for k in range(5)
+        )
         self._new = []
+        # one sort on link · span + time: rounding may misplace close times, which costs
+        # the kernel a run to merge, never a wrong order (it orders by time and submission)
+        low, high = float(t_in.min()), float(t_in.max())
+        span = 2.0 * (high - low) + 1.0
+        placed = np.argsort(paths[:, 0] * span + (t_in - low))
+        self._path = np.concatenate([_pad(self._path, width), paths[placed]])
+        self._id = np.concatenate([self._id, ids[placed]])
+        self._t = np.concatenate([self._t, t_in[placed]])
+        self._size = np.concatenate([self._size, size[placed]])
+        self._sub = np.concatenate([self._sub, sub[placed]])
+        self._hop = np.concatenate([self._hop, np.zeros(placed.size, dtype=np.int32)])
 
 
 def _pad(paths: np.ndarray, width: int) -> np.ndarray:
