@@ -135,6 +135,14 @@ def batch_unsupported(world: World) -> tuple[str, str] | None:
     return None
 
 
+def _extend(series: Any, values: np.ndarray) -> None:
+    """Append ``values`` to a recorder's series (an ``array('d')``: as bytes, no list)."""
+    if isinstance(series, array) and series.typecode == "d":
+        series.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    else:
+        series.extend(values)
+
+
 def _shared_link_directions(world: World) -> bool:
     """Whether a request's route and a reply's route may cross one link in one direction.
 
@@ -556,7 +564,7 @@ class _BatchRun(_EventRun):
         )
         self._count_failed(plan, station)
         ok = station >= 0
-        self.flows[plan.flow.name].latencies_s.extend((plan.first_s + delay_s[ok]).tolist())
+        _extend(self.flows[plan.flow.name].latencies_s, plan.first_s + delay_s[ok])
 
     def _requests(self, plan: FlowPlan, who: np.ndarray, t0: np.ndarray) -> None:
         """Requests sent: the access hop up, the site, the backhaul's loss, onto the links."""
@@ -778,13 +786,13 @@ class _BatchRun(_EventRun):
             record = self.flows[self.flow_list[f].name]
             t0, t_in, t_site = jobs["t0"][r], jobs["t_in"][r], jobs["arrival"][r]
             start, hold, ended = jobs["start"][r], jobs["hold"][r], jobs["end"][r]
-            record.latencies_s.extend((done - t0).tolist())
-            record.wait_s.extend((start - t_site).tolist())
-            record.service_s.extend(hold.tolist())
-            record.access_up_s.extend((t_in - t0).tolist())
-            record.backhaul_up_s.extend((t_site - t_in).tolist())
-            record.backhaul_down_s.extend((out - ended).tolist())
-            record.access_down_s.extend((done - out).tolist())
+            _extend(record.latencies_s, done - t0)
+            _extend(record.wait_s, start - t_site)
+            _extend(record.service_s, hold)
+            _extend(record.access_up_s, t_in - t0)
+            _extend(record.backhaul_up_s, t_site - t_in)
+            _extend(record.backhaul_down_s, out - ended)
+            _extend(record.access_down_s, done - out)
 
     # -- the sites' records --------------------------------------------------------------
 
