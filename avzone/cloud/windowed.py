@@ -69,7 +69,7 @@ def fifo_one_server(
     return np.maximum(np.maximum(np.maximum.accumulate(a - before), free_at_s) + before, a)
 
 
-@numba.njit(cache=False, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _fifo_servers(arrival_s: np.ndarray, hold_s: np.ndarray, free: np.ndarray) -> np.ndarray:
     """FIFO over ``free.size`` servers: each job starts when it arrives or when the
     earliest-free server frees, whichever is later. ``free``: the servers' free

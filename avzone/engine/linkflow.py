@@ -342,7 +342,7 @@ def _pad(paths: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=False)
+@numba.njit(cache=True)
 def _anything_new_dense(
     paths: np.ndarray, known: np.ndarray, used: np.ndarray
 ) -> bool:  # pragma: no cover - compiled
@@ -360,7 +360,7 @@ def _anything_new_dense(
     return False
 
 
-@numba.njit(cache=False)
+@numba.njit(cache=True)
 def _anything_new(
     paths: np.ndarray, edges: np.ndarray, used: np.ndarray, n_links: int
 ) -> bool:  # pragma: no cover - compiled
@@ -389,7 +389,7 @@ def _before(i: int, j: int, t: np.ndarray, sub: np.ndarray) -> bool:  # pragma: 
     return t[i] < t[j] or (t[i] == t[j] and sub[i] < sub[j])
 
 
-@numba.njit(cache=False)
+@numba.njit(cache=True)
 def _advance(
     order: np.ndarray,
     path: np.ndarray,
