@@ -98,7 +98,13 @@ CASES = {
 RADIO_CASES = {"radio-tables"}
 RATIOS = (  # (what, numerator case, denominator case, figure, the target)
     ("avzone / SUMO wall time", "yizhuang-real", "sumo-yizhuang", "wall_s", "≤ 1"),
-    ("batch / naive SimPy messages per second", "etown-peak", "naive-simpy", "messages_per_s", "≥ 100"),
+    (
+        "batch / naive SimPy messages per second",
+        "etown-peak",
+        "naive-simpy",
+        "messages_per_s",
+        "≥ 100",
+    ),
     ("event / batch wall time, same case", "small-event", "small-batch", "wall_s", ""),
 )
 """Cases that time only the radio tables of World.build (all RSUs and cells, 10 m samples)."""
@@ -135,7 +141,9 @@ wall_s = time.perf_counter() - t
 messages = sum(f["sent"] for f in results.summary["flows"].values())
 rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"wall_s": wall_s, "messages": messages, "simulated_s": results.scenario.duration_s,
-                  "peak_rss_mib": rss_kib / 1024}))
+                  "peak_rss_mib": rss_kib / 1024, "engine": results.summary["engine"],
+                  "checks_passed": results.passed,
+                  "peak_under_way": results.summary["vehicles"]["peak_under_way"]}))
 """
 
 
@@ -211,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown case {unknown[0]!r}; cases: {', '.join(CASES)}")
     rows = []
     print(
-        f"{'case':<22} {'wall s':>8} {'messages':>11} {'msg/s':>9} {'RT factor':>9} {'peak MiB':>9}"
+        f"{'case':<22} {'wall s':>8} {'messages':>11} {'msg/s':>9} {'RT factor':>9} "
+        f"{'peak MiB':>9}  engine"
     )
     for name in names:
         row = run_case(name, CASES[name])
@@ -220,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(
             f"{name:<22} {row['wall_s']:>8.1f} {row['messages']:>11,} {row['messages_per_s']:>9,.0f} "
-            f"{row['realtime_factor']:>9.1f} {row['peak_rss_mib']:>9.0f}"
+            f"{row['realtime_factor']:>9.1f} {row['peak_rss_mib']:>9.0f}  {row.get('engine', '')}"
         )
     by_case = {row["case"]: row for row in rows}
     ratios = []
