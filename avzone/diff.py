@@ -41,9 +41,7 @@ __all__ = [
     "summary_metrics",
 ]
 
-_IDENTITY = frozenset(
-    {"schema_version", "scenario", "seed", "duration_s", "warmup_s", "engine"}
-)
+_IDENTITY = frozenset({"schema_version", "scenario", "seed", "duration_s", "warmup_s", "engine"})
 _LOWER_SECTIONS = frozenset(
     {"latency_ms", "breakdown_ms", "failures", "staleness_s", "update_lag_s"}
 )

@@ -192,7 +192,10 @@ def test_with_losses_batch_agrees_with_event(tmp_path: Path) -> None:
 def test_state_dependent_dispatch_is_refused(tmp_path: Path) -> None:
     data = _scenario(tmp_path, **{"engine": "batch", "cloud.dispatch": "least_loaded"})
     path = write_scenario(tmp_path, data, "refused.yaml")
-    with pytest.raises(ScenarioError, match=r"cloud.dispatch: engine 'batch' supports 'nearest', got 'least_loaded'"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"cloud.dispatch: engine 'batch' supports 'nearest', got 'least_loaded'",
+    ):
         avzone.run(path)
 
 

@@ -317,7 +317,9 @@ BAD_CHANGES = [
         id="flow-name-reserved",
     ),
     pytest.param(
-        {"engine": "fast"}, "engine: expected one of auto, batch, event, got 'fast'", id="engine-unknown"
+        {"engine": "fast"},
+        "engine: expected one of auto, batch, event, got 'fast'",
+        id="engine-unknown",
     ),
     pytest.param(
         {"map.file": "nope.geojson"},
