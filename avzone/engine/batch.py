@@ -52,7 +52,6 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,6 +59,22 @@ import numpy as np
 from avzone.cloud.windowed import WindowedQueue
 from avzone.engine.access import LOST, OUT_OF_COVERAGE
 from avzone.engine.access_batch import BatchAccess
+from avzone.engine.batch_tables import (
+    _DONE,
+    _DOWN,
+    _LOST,
+    _REFUSED,
+    _STARTED,
+    _TRANSIT,
+    _WAITING,
+    Trajectories,
+    _Jobs,
+    _Paths,
+    _PlanArrays,
+    _Sends,
+    _SiteQueue,
+    extend_series,
+)
 from avzone.engine.draws import run_seeds
 from avzone.engine.event import RunRecord, _EventRun
 from avzone.engine.linkflow import BatchLinks
@@ -67,7 +82,6 @@ from avzone.engine.plans import FlowPlan
 from avzone.engine.steplog import StepLog
 from avzone.engine.world import World
 from avzone.errors import ScenarioError
-from avzone.network.transport import Segments
 from avzone.scenario import Flow
 from avzone.vehicles.mobility import Vehicle
 
@@ -135,14 +149,6 @@ def batch_unsupported(world: World) -> tuple[str, str] | None:
     return None
 
 
-def _extend(series: Any, values: np.ndarray) -> None:
-    """Append ``values`` to a recorder's series (an ``array('d')``: as bytes, no list)."""
-    if isinstance(series, array) and series.typecode == "d":
-        series.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
-    else:
-        series.extend(values)
-
-
 def _shared_link_directions(world: World) -> bool:
     """Whether a request's route and a reply's route may cross one link in one direction.
 
@@ -168,171 +174,6 @@ def simulate_batch(world: World, progress: Callable[[float], None] | None = None
     """Run the scenario of ``world`` with the batch evaluator (see the module text)."""
     check_batch_supported(world)
     return _BatchRun(world).run(progress)
-
-
-class Trajectories:
-    """Every vehicle's edges in the order it entered them; positions by interpolation.
-
-    A vehicle on edge ``e`` entered at ``t_e`` with speed ``v`` is at
-    ``min(L_e, (t − t_e)·v)`` along it (held at the end while waiting at a
-    signal), as :meth:`Vehicle.s_m`.
-    """
-
-    def __init__(self) -> None:
-        self.log = StepLog(edge="q", speed="d", length="d")
-
-    def enter(self, vehicle: Vehicle) -> None:
-        """Log ``vehicle`` entering its current edge (the mobility hook)."""
-        self.log.append(
-            vehicle.ident,
-            vehicle.t_enter_s,
-            edge=vehicle.edge,
-            speed=vehicle.speed_mps,
-            length=vehicle.edge_length_m,
-        )
-
-    def locate(self, vehicle: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Edge and distance along it of each (vehicle, time) in the current window.
-
-        Times must lie at or after the window's start (:meth:`advance`) and
-        before any entry not yet logged.
-        """
-        if vehicle.size == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        which = self.log.find(vehicle, t_s)
-        if (which < 0).any():  # pragma: no cover - a broken invariant
-            raise RuntimeError("batch evaluator: a message before its vehicle's first edge")
-        log = self.log
-        t_enter = np.frombuffer(log.t, dtype=np.float64)[which]
-        length = log["length"][which]
-        return log["edge"][which], np.minimum(length, (t_s - t_enter) * log["speed"][which])
-
-    def advance(self) -> None:
-        """A window ends: later look-ups are at or after now."""
-        self.log.advance()
-
-
-@dataclass
-class _Sends:
-    """One flow's senders: per (vehicle or RSU), the next send time."""
-
-    flow: Flow
-    plan: FlowPlan
-    period_s: float
-    who: array[int] = field(default_factory=lambda: array("q"))
-    next_s: array[float] = field(default_factory=lambda: array("d"))
-
-
-@dataclass(frozen=True)
-class _PlanArrays:
-    """A flow plan's per (access point, candidate) lists as 2-D arrays."""
-
-    station: np.ndarray
-    site: np.ndarray
-    route_loss: np.ndarray
-
-    @classmethod
-    def of(cls, plan: FlowPlan) -> _PlanArrays:
-        def table(rows: list[list[Any]], dtype: type) -> np.ndarray:
-            return np.array(rows, dtype=dtype) if rows else np.empty((0, 0), dtype=dtype)
-
-        return cls(
-            np.asarray(plan.station, dtype=np.int64),
-            table(plan.site, np.int64),
-            table(plan.route_loss, np.float64),
-        )
-
-
-class _Paths:
-    """The backhaul routes in use as padded arrays of directed link ids, per (access point, site).
-
-    ``links[pair]`` is the route (−1 padded) and ``lost_by[pair, j]`` the
-    probability that the message is lost at or before its ``j``-th link,
-    ``1 − Π_{i≤j}(1 − p_i)`` in the order :func:`~avzone.network.transport.lost_at`
-    multiplies, so a uniform ``u`` below the route's loss is lost at the first
-    ``j`` with ``u < lost_by[pair, j]``, exactly as in the event evaluator.
-    """
-
-    def __init__(self, routes: list[list[Segments | None]], loss: tuple[float, ...]) -> None:
-        n_access = len(routes)
-        n_sites = len(routes[0]) if routes else 0
-        self.pair = np.full((n_access, n_sites), -1, dtype=np.int64)
-        paths: list[tuple[int, ...]] = []
-        for ap, row in enumerate(routes):
-            for site, segments in enumerate(row):
-                if segments is not None:
-                    self.pair[ap, site] = len(paths)
-                    paths.append(tuple(d for segment in segments for d in segment))
-        width = max((len(p) for p in paths), default=0)
-        self.links = np.full((len(paths), max(width, 1)), -1, dtype=np.int64)
-        self.lost_by = np.full((len(paths), max(width, 1)), np.inf)
-        for i, path in enumerate(paths):
-            self.links[i, : len(path)] = path
-            survive = 1.0
-            for j, d in enumerate(path):
-                survive *= 1.0 - loss[d // 2]
-                self.lost_by[i, j] = 1.0 - survive
-        self.length = np.array([len(p) for p in paths], dtype=np.int64)
-
-    def of(self, ap: np.ndarray, site: np.ndarray) -> np.ndarray:
-        """The routes of each (access point, site), as rows of link ids."""
-        return self.links[self.pair[ap, site]]
-
-    def truncated(self, ap: np.ndarray, site: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """The routes of lost messages up to the link that loses them (drawn from ``u``)."""
-        pair = self.pair[ap, site]
-        hit = u[:, None] < self.lost_by[pair]
-        position = np.where(hit.any(axis=1), hit.argmax(axis=1), self.length[pair] - 1)
-        links = self.links[pair].copy()
-        links[np.arange(links.shape[1])[None, :] > position[:, None]] = -1
-        return links
-
-
-# What became of a request (a row of _Jobs).
-_TRANSIT, _WAITING, _STARTED, _REFUSED, _LOST, _DONE, _DOWN = range(7)
-
-
-class _Jobs:
-    """Growable columns, one row per request that entered the backhaul.
-
-    ``t_in``: entry into the backhaul; ``arrival``: at the site (NaN while on
-    the links); ``start`` / ``end``: of service; ``last``: the reply's access
-    hop down (core and radio); ``t_out``: the reply's exit from the backhaul.
-    """
-
-    INTS = ("flow", "vehicle", "ap", "k", "site", "status")
-    FLOATS = ("t0", "t_in", "arrival", "hold", "start", "end", "last", "t_out")
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.cols: dict[str, np.ndarray] = {n: np.empty(4096, np.int64) for n in self.INTS}
-        self.cols.update({n: np.empty(4096, np.float64) for n in self.FLOATS})
-
-    def add(self, **values: np.ndarray) -> np.ndarray:
-        """Append rows (columns not given: NaN, status in transit); their row numbers."""
-        n = len(values["t0"])
-        if self.size + n > self.cols["t0"].size:
-            capacity = max(2 * self.cols["t0"].size, self.size + n)
-            for name, col in self.cols.items():
-                grown = np.empty(capacity, dtype=col.dtype)
-                grown[: self.size] = col[: self.size]
-                self.cols[name] = grown
-        rows = slice(self.size, self.size + n)
-        for name, col in self.cols.items():
-            col[rows] = values.get(name, _TRANSIT if name == "status" else math.nan)
-        self.size += n
-        return np.arange(rows.start, rows.stop, dtype=np.int64)
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.cols[name][: self.size]
-
-
-@dataclass
-class _SiteQueue:
-    """A site's windowed queue and which job rows wait in it (queue id → row)."""
-
-    queue: WindowedQueue
-    waiting: dict[int, int] = field(default_factory=dict)
 
 
 class _BatchRun(_EventRun):
@@ -564,7 +405,7 @@ class _BatchRun(_EventRun):
         )
         self._count_failed(plan, station)
         ok = station >= 0
-        _extend(self.flows[plan.flow.name].latencies_s, plan.first_s + delay_s[ok])
+        extend_series(self.flows[plan.flow.name].latencies_s, plan.first_s + delay_s[ok])
 
     def _requests(self, plan: FlowPlan, who: np.ndarray, t0: np.ndarray) -> None:
         """Requests sent: the access hop up, the site, the backhaul's loss, onto the links."""
@@ -786,13 +627,13 @@ class _BatchRun(_EventRun):
             record = self.flows[self.flow_list[f].name]
             t0, t_in, t_site = jobs["t0"][r], jobs["t_in"][r], jobs["arrival"][r]
             start, hold, ended = jobs["start"][r], jobs["hold"][r], jobs["end"][r]
-            _extend(record.latencies_s, done - t0)
-            _extend(record.wait_s, start - t_site)
-            _extend(record.service_s, hold)
-            _extend(record.access_up_s, t_in - t0)
-            _extend(record.backhaul_up_s, t_site - t_in)
-            _extend(record.backhaul_down_s, out - ended)
-            _extend(record.access_down_s, done - out)
+            extend_series(record.latencies_s, done - t0)
+            extend_series(record.wait_s, start - t_site)
+            extend_series(record.service_s, hold)
+            extend_series(record.access_up_s, t_in - t0)
+            extend_series(record.backhaul_up_s, t_site - t_in)
+            extend_series(record.backhaul_down_s, out - ended)
+            extend_series(record.access_down_s, done - out)
 
     # -- the sites' records --------------------------------------------------------------
 
