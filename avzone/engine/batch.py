@@ -97,6 +97,9 @@ __all__ = [
 WINDOW_S = 1.0
 """Length of a window of messages, s (results do not depend on it)."""
 
+COMPACT_ROWS = 1 << 20
+"""Rows of the job table past which finished jobs are handed to the sites and dropped."""
+
 
 def check_batch_supported(world: World) -> None:
     """Raise ScenarioError when the scenario needs what the batch evaluator does not model yet."""
@@ -328,6 +331,7 @@ class _BatchRun(_EventRun):
         self._replies(end_s)
         rows, t_out = self.down_links.advance(end_s)
         self._delivered(rows, t_out)
+        self._compact()
         self.trajectories.advance()
         self.stale_log.advance()
         if isinstance(self.radio, BatchAccess):
@@ -637,11 +641,38 @@ class _BatchRun(_EventRun):
 
     # -- the sites' records --------------------------------------------------------------
 
-    def _record_sites(self, duration_s: float) -> None:
-        """Hand each Site its jobs (arrival order) so its statistics are the event evaluator's."""
+    def _compact(self) -> None:
+        """Hand the finished rows before the first live one to the sites and drop them.
+
+        Only once the table holds :data:`COMPACT_ROWS` rows and at least half of them
+        can go, so a run of fewer jobs never compacts, and each row is copied a few
+        times at most. The rows held elsewhere (replies due, requests bound for a site,
+        jobs waiting in a queue, messages on the links) are renumbered.
+        """
         jobs = self.jobs
-        status, site_of = jobs["status"], jobs["site"]
-        arrived = np.isfinite(jobs["arrival"]) & (jobs["arrival"] < duration_s)
+        if jobs.size < COMPACT_ROWS:
+            return
+        n = jobs.first_live()
+        if 2 * n < jobs.size:
+            return
+        self._record_sites(math.inf, stop=n)
+        jobs.drop_first(n)
+        self.replies = self.replies[self.replies >= n] - n
+        self.to_sites = self.to_sites - n  # requests off the links are live rows
+        for state in self.queues:
+            for job, row in state.waiting.items():
+                state.waiting[job] = row - n
+        self.up_links.shift_ids(n)
+        self.down_links.shift_ids(n)
+
+    def _record_sites(self, duration_s: float, stop: int | None = None) -> None:
+        """Hand each Site its jobs (rows before ``stop``, by default all; arrival order
+        within the call) so its statistics are the event evaluator's."""
+        jobs = self.jobs
+        stop = jobs.size if stop is None else stop
+        status, site_of = jobs["status"][:stop], jobs["site"][:stop]
+        arrival = jobs["arrival"][:stop]
+        arrived = np.isfinite(arrival) & (arrival < duration_s)
         for s, site in enumerate(self.sites):
             rows = np.flatnonzero((site_of == s) & arrived & (status != _TRANSIT))
             rows = rows[np.argsort(jobs["arrival"][rows], kind="stable")]

@@ -163,6 +163,7 @@ class _Jobs:
 
     def __init__(self) -> None:
         self.size = 0
+        self.dropped = 0  # rows handed over and dropped so far (:meth:`drop_first`)
         self.cols: dict[str, np.ndarray] = {n: np.empty(4096, np.int64) for n in self.INTS}
         self.cols.update({n: np.empty(4096, np.float64) for n in self.FLOATS})
 
@@ -183,6 +184,22 @@ class _Jobs:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.cols[name][: self.size]
+
+    def first_live(self) -> int:
+        """The first row still in flight, queued or in service (``size`` if none): the rows
+        before it are finished and may be handed over and dropped (:meth:`drop_first`)."""
+        status = self["status"]
+        live = (status == _TRANSIT) | (status == _WAITING) | (status == _STARTED)
+        live |= (status == _DOWN) & np.isnan(self["t_out"])  # a reply still on the links
+        found = np.flatnonzero(live[:])
+        return int(found[0]) if found.size else self.size
+
+    def drop_first(self, n: int) -> None:
+        """Drop rows ``0 … n−1``: row ``r`` becomes ``r − n`` (callers shift what they hold)."""
+        for col in self.cols.values():
+            col[: self.size - n] = col[n : self.size]
+        self.size -= n
+        self.dropped += n
 
 
 @dataclass

@@ -167,6 +167,13 @@ class BatchLinks:
         """Messages submitted and not yet returned by :meth:`advance`."""
         return int(self._id.size + sum(part[0].size for part in self._new))
 
+    def shift_ids(self, n: int) -> None:
+        """Subtract ``n`` from every message id >= 0 in flight (the caller renumbered them)."""
+        self._id[self._id >= 0] -= n
+        for part in self._new:
+            ids = part[0]
+            ids[ids >= 0] -= n
+
     @property
     def order(self) -> np.ndarray:
         """The directed links used so far, in the topological order they are computed in."""
@@ -184,7 +191,7 @@ class BatchLinks:
         arrival (checked there). Raises ``ValueError`` for a link id out of
         range or a NaN time.
         """
-        ids = np.asarray(ids, dtype=np.int64).ravel()
+        ids = np.array(ids, dtype=np.int64).ravel()  # a copy: shift_ids changes it in place
         n = ids.size
         if n == 0:
             return
