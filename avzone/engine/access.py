@@ -152,6 +152,7 @@ class Access:
                 pc5.latency_ms / 1000,
             )
         self.tracker: A3Tracker | None = None
+        self._lose_in_handover = False  # messages during a handover interruption: lost or wait
         self.states: dict[Vehicle, LinkState] = {}
         if world.uu_table is not None:
             table, radio = world.uu_table, cells.radio

@@ -35,6 +35,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from avzone.engine.access import LOST, OUT_OF_COVERAGE, Access, _log_bler, leg_arrays
@@ -167,22 +168,16 @@ class BatchAccess(Access):
         if len(self._who) == 0 or n == 0:
             return serving, until
         offsets, when, log_serving, log_until = self._sorted()
-        known = np.minimum(np.maximum(vehicle, -1), offsets.size - 1)  # −1 or last: empty
-        first = offsets[known]
-        lo = first.copy()
-        hi = np.where(known >= 0, offsets[np.minimum(known + 1, offsets.size - 1)], first)
-        # the first entry of the vehicle later than t: lo == hi at the end
-        open_ = np.flatnonzero(lo < hi)
-        while open_.size:
-            mid = (lo[open_] + hi[open_]) >> 1
-            right = when[mid] <= t_s[open_]
-            lo[open_[right]] = mid[right] + 1
-            hi[open_[~right]] = mid[~right]
-            open_ = open_[lo[open_] < hi[open_]]
-        found = lo - 1
-        hit = np.flatnonzero(found >= first)
-        serving[hit] = log_serving[found[hit]]
-        until[hit] = log_until[found[hit]]
+        _state_at(
+            np.ascontiguousarray(vehicle),
+            np.ascontiguousarray(t_s),
+            offsets,
+            when,
+            log_serving,
+            log_until,
+            serving,
+            until,
+        )
         return serving, until
 
     # -- hops ------------------------------------------------------------------
@@ -224,13 +219,12 @@ class BatchAccess(Access):
         u_slot = np.asarray(u_slot, dtype=np.float64)
         leg = self._leg_np(system, size_bytes)
         n = sample.size
-        extra = np.zeros(n)
-        lost = np.zeros(n, dtype=bool)
         if system == "pc5":
             station = leg.station[sample]
             covered = station >= 0
             base = leg.base_s[sample]
             log_p = leg.log_bler[sample]
+            until = np.full(n, -np.inf)  # no handover interruption on PC5
         else:
             station, until = self.state_at(vehicle, t_s)
             covered = (station >= 0) & (self._uu_sinr_np[sample] >= leg.sinr_min_db)
@@ -242,22 +236,27 @@ class BatchAccess(Access):
                 covered[other[~ok]] = False
                 base[other] = b
                 log_p[other] = lp
-            waiting = covered & (t_s < until)
-            if self._lose_in_handover:
-                lost = waiting
-            else:
-                extra = np.where(waiting, until - t_s, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = np.where(u_harq == 0.0, 1e-300, u_harq)
-            # failures before the first success: floor(ln u / ln p); p = 0 (ln p = −inf) → 0
-            failures = np.floor(np.log(u) / log_p)
-        lost |= covered & (failures >= leg.max_tx)
-        ok = covered & ~lost
-        out = np.where(covered, np.where(lost, LOST, station), OUT_OF_COVERAGE)
-        delay = np.where(
-            ok, extra + base + u_slot * leg.slot_s + np.where(ok, failures, 0.0) * leg.rtt_s, 0.0
+        with np.errstate(divide="ignore"):
+            log_u = np.log(np.where(u_harq == 0.0, 1e-300, u_harq))
+        out = np.empty(n, dtype=np.int64)
+        delay = np.empty(n)
+        _finish_hops(
+            covered,
+            station,
+            base,
+            log_p,
+            log_u,
+            until,
+            t_s,
+            u_slot,
+            self._lose_in_handover,
+            leg.max_tx,
+            leg.slot_s,
+            leg.rtt_s,
+            out,
+            delay,
         )
-        return out.astype(np.int64), delay
+        return out, delay
 
     def _other_cells(
         self, system: str, cell: np.ndarray, sample: np.ndarray, size_bytes: int
@@ -288,3 +287,70 @@ class BatchAccess(Access):
             fixed_s=d.fixed_s,
         )
         return ok, base, _log_bler(bler)
+
+
+@numba.njit(cache=True)
+def _state_at(
+    vehicle: np.ndarray,
+    t_s: np.ndarray,
+    offsets: np.ndarray,
+    when: np.ndarray,
+    log_serving: np.ndarray,
+    log_until: np.ndarray,
+    serving: np.ndarray,
+    until: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """For each query, a binary search in its vehicle's part ``offsets[v] : offsets[v+1]``
+    of the log sorted by vehicle then time: the last change at or before ``t_s``."""
+    n_vehicles = offsets.size - 1
+    for j in range(vehicle.size):
+        v = vehicle[j]
+        if v < 0 or v >= n_vehicles:
+            continue
+        first, lo, hi = offsets[v], offsets[v], offsets[v + 1]
+        t = t_s[j]
+        while lo < hi:  # the first entry later than t
+            mid = (lo + hi) >> 1
+            if when[mid] <= t:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo - 1 >= first:
+            serving[j] = log_serving[lo - 1]
+            until[j] = log_until[lo - 1]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _finish_hops(
+    covered: np.ndarray,
+    station: np.ndarray,
+    base_s: np.ndarray,
+    log_p: np.ndarray,
+    log_u: np.ndarray,
+    until_s: np.ndarray,
+    t_s: np.ndarray,
+    u_slot: np.ndarray,
+    lose_in_handover: bool,
+    max_tx: int,
+    slot_s: float,
+    rtt_s: float,
+    out: np.ndarray,
+    delay_s: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Each hop's outcome as :meth:`Access.hop` computes it, in the same floating-point
+    order: failures before the first success ``floor(ln u / ln p)`` (``p = 0``: none),
+    lost past ``max_tx`` tries or (``lose_in_handover``) while interrupted, else the
+    delay ``wait + base + u_slot · slot + failures · rtt``."""
+    for j in range(out.size):
+        delay_s[j] = 0.0
+        if not covered[j]:
+            out[j] = OUT_OF_COVERAGE
+            continue
+        waiting = t_s[j] < until_s[j]
+        failures = np.floor(log_u[j] / log_p[j])
+        if failures >= max_tx or (waiting and lose_in_handover):
+            out[j] = LOST
+            continue
+        out[j] = station[j]
+        extra = until_s[j] - t_s[j] if waiting else 0.0
+        delay_s[j] = extra + base_s[j] + u_slot[j] * slot_s + failures * rtt_s

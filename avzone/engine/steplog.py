@@ -29,6 +29,7 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
+import numba
 import numpy as np
 
 __all__ = ["StepLog"]
@@ -76,22 +77,14 @@ class StepLog:
             return found
         new_key = np.frombuffer(self.key, dtype=np.int64)[self._seen :]
         new_t = np.frombuffer(self.t, dtype=np.float64)[self._seen :]
-        order = np.argsort(new_key, kind="stable")  # by key, then (appended in) time order
-        sorted_key, sorted_t = new_key[order], new_t[order]
-        lo = np.searchsorted(sorted_key, key, side="left")
-        hi = np.searchsorted(sorted_key, key, side="right")
-        j = lo.copy()
-        while True:
-            more = j < hi
-            if not more.any():
-                break
-            step = more.copy()
-            step[more] = sorted_t[j[more]] <= t_s[more]
-            if not step.any():
-                break
-            found[step] = self._seen + order[j[step]]
-            j[step] += 1
-            j[~step] = hi[~step]  # later entries of that key are later still
+        _find_new(
+            np.ascontiguousarray(key, np.int64),
+            np.ascontiguousarray(t_s, np.float64),
+            new_key,
+            new_t,
+            self._seen,
+            found,
+        )
         return found
 
     def advance(self) -> None:
@@ -107,3 +100,37 @@ class StepLog:
             unique, first_reversed = np.unique(keys[::-1], return_index=True)
             self._current[unique] = self._seen + keys.size - 1 - first_reversed
         self._seen = len(self.key)
+
+
+@numba.njit(cache=True)
+def _find_new(
+    key: np.ndarray,
+    t_s: np.ndarray,
+    new_key: np.ndarray,
+    new_t: np.ndarray,
+    seen: int,
+    found: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Set ``found[j]`` to ``seen + i`` for the last new entry ``i`` of ``key[j]`` at or
+    before ``t_s[j]`` (left as it is when there is none).
+
+    The new entries are threaded into one list per key in log (= time) order, so each
+    look-up walks only its key's few entries of the window: O(queries + entries).
+    """
+    top = -1
+    for k in new_key:
+        top = max(top, k)
+    head = np.full(top + 1, -1, dtype=np.int64)
+    following = np.empty(new_key.size, dtype=np.int64)
+    for i in range(new_key.size - 1, -1, -1):
+        k = new_key[i]
+        following[i] = head[k]
+        head[k] = i
+    for j in range(key.size):
+        k = key[j]
+        if k < 0 or k > top:
+            continue
+        i = head[k]
+        while i >= 0 and new_t[i] <= t_s[j]:
+            found[j] = seen + i
+            i = following[i]
