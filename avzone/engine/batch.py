@@ -198,6 +198,11 @@ class _BatchRun(_EventRun):
         self.flow_list = list(scenario.flows)
         self.flow_index = {f.name: i for i, f in enumerate(scenario.flows)}
         self.service_index = {name: i for i, name in enumerate(self.service_time)}
+        self._service_of = np.array(
+            [self.service_index.get(f.service or "", -1) for f in scenario.flows], dtype=np.int64
+        )
+        self._priorities = np.array([f.priority for f in scenario.flows], dtype=np.int64)
+        self._speed = np.array([s.speed for s in world.sites])
         self.queues = [_SiteQueue(WindowedQueue(s.servers, s.queue_limit)) for s in world.sites]
         self.jobs = _Jobs()
         self.replies = np.empty(0, dtype=np.int64)  # rows in service, reply not yet sent
@@ -475,10 +480,15 @@ class _BatchRun(_EventRun):
         fresh = fresh[np.argsort(arrival[fresh], kind="stable")]
         self._draw_work(fresh)
         hold, site_of, start = jobs["hold"], jobs["site"], jobs["start"]
-        priorities = np.array([f.priority for f in self.flow_list], dtype=np.int64)
+        priorities = self._priorities
         started: list[np.ndarray] = [self.replies]
+        # by site, arrival order kept within each
+        fresh = fresh[np.argsort(site_of[fresh], kind="stable")]
+        bounds = np.searchsorted(site_of[fresh], np.arange(len(self.queues) + 1)).tolist()
         for s, state in enumerate(self.queues):
-            rows = fresh[site_of[fresh] == s]
+            rows = fresh[bounds[s] : bounds[s + 1]]
+            if rows.size == 0 and not state.queue.waiting:
+                continue
             if self.down[s]:
                 down = np.array([self._is_down(s, t) for t in arrival[rows].tolist()], dtype=bool)
                 self._refuse(rows[down], "site_down")
@@ -509,15 +519,11 @@ class _BatchRun(_EventRun):
         """Service demand of each job, drawn in arrival order per service (as the event
         evaluator draws at arrival); held for demand / speed."""
         jobs = self.jobs
-        speed = np.array([s.speed for s in self.world.sites])
-        service_of = np.array(
-            [self.service_index.get(f.service or "", -1) for f in self.flow_list], dtype=np.int64
-        )
-        service = service_of[jobs["flow"][rows]]
+        service = self._service_of[jobs["flow"][rows]]
         for index, stream in enumerate(self.service_time.values()):
             mine = rows[service == index]
             if mine.size:
-                jobs["hold"][mine] = stream.take(mine.size) / speed[jobs["site"][mine]]
+                jobs["hold"][mine] = stream.take(mine.size) / self._speed[jobs["site"][mine]]
 
     def _refuse(self, rows: np.ndarray, cause: str) -> None:
         """Jobs turned away on arrival: queue at its limit, or the site down."""

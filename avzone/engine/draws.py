@@ -26,7 +26,7 @@ class Stream:
     True
     """
 
-    __slots__ = ("_block", "_buffer", "_draw", "_next", "_rng")
+    __slots__ = ("_array", "_block", "_buffer", "_draw", "_next", "_rng")
 
     def __init__(
         self,
@@ -37,13 +37,20 @@ class Stream:
         self._rng = rng
         self._draw = draw
         self._block = block
-        self._buffer: list[float] = []
+        self._array = np.empty(0)  # the current block
+        self._buffer: list[float] | None = []  # the same as a list, made on the first call
+        self._next = 0
+
+    def _refill(self) -> None:
+        self._array = np.asarray(self._draw(self._rng, self._block), dtype=np.float64)
+        self._buffer = None
         self._next = 0
 
     def __call__(self) -> float:
-        if self._next == len(self._buffer):
-            self._buffer = self._draw(self._rng, self._block).tolist()
-            self._next = 0
+        if self._next == self._array.size:
+            self._refill()
+        if self._buffer is None:
+            self._buffer = self._array.tolist()
         value = self._buffer[self._next]
         self._next += 1
         return value
@@ -58,11 +65,10 @@ class Stream:
         out = np.empty(n)
         filled = 0
         while filled < n:
-            if self._next == len(self._buffer):
-                self._buffer = self._draw(self._rng, self._block).tolist()
-                self._next = 0
-            part = min(n - filled, len(self._buffer) - self._next)
-            out[filled : filled + part] = self._buffer[self._next : self._next + part]
+            if self._next == self._array.size:
+                self._refill()
+            part = min(n - filled, self._array.size - self._next)
+            out[filled : filled + part] = self._array[self._next : self._next + part]
             self._next += part
             filled += part
         return out
