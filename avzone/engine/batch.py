@@ -255,15 +255,15 @@ class _BatchRun(_EventRun):
 
     def _vehicle_flow(self, flow: Flow, vehicle: Vehicle) -> Generator[Any, Any, None]:
         sends = self.sends[flow.name]
-        sends.who.append(vehicle.ident)
-        sends.next_s.append(self.env.now + self.phase() * sends.period_s)
+        sends.new_who.append(vehicle.ident)
+        sends.new_next_s.append(self.env.now + self.phase() * sends.period_s)
         return
         yield  # a generator, started like the event evaluator's (same phase draws)
 
     def _rsu_flow(self, flow: Flow, rsu: int) -> Generator[Any, Any, None]:
         sends = self.sends[flow.name]
-        sends.who.append(rsu)
-        sends.next_s.append(self.env.now + self.phase() * sends.period_s)
+        sends.new_who.append(rsu)
+        sends.new_next_s.append(self.env.now + self.phase() * sends.period_s)
         return
         yield
 
@@ -350,10 +350,11 @@ class _BatchRun(_EventRun):
         previous, as SimPy's ``now + delay``.
         """
         empty = np.empty(0, np.int64), np.empty(0)
-        if not sends.who:
+        who = np.concatenate((sends.who, np.frombuffer(sends.new_who, dtype=np.int64)))
+        next_s = np.concatenate((sends.next_s, np.frombuffer(sends.new_next_s, dtype=np.float64)))
+        sends.new_who, sends.new_next_s = array("q"), array("d")
+        if who.size == 0:
             return empty
-        who = np.frombuffer(sends.who, dtype=np.int64)
-        next_s = np.frombuffer(sends.next_s, dtype=np.float64).copy()
         vehicles = sends.flow.source == "vehicle"
         leave = self.leave_s(who) if vehicles else np.full(who.size, math.inf)
         out_who: list[np.ndarray] = []
@@ -366,8 +367,7 @@ class _BatchRun(_EventRun):
             next_s[due] += sends.period_s
             due = next_s < end_s
         keep = next_s < leave  # a vehicle that left sends no more
-        sends.who = array("q", who[keep].tolist())
-        sends.next_s = array("d", next_s[keep].tolist())
+        sends.who, sends.next_s = who[keep], next_s[keep]
         if not out_t:
             return empty
         return np.concatenate(out_who), np.concatenate(out_t)

@@ -72,13 +72,19 @@ class Trajectories:
 
 @dataclass
 class _Sends:
-    """One flow's senders: per (vehicle or RSU), the next send time."""
+    """One flow's senders: per (vehicle or RSU), the next send time.
+
+    ``who`` / ``next_s``: the senders so far, in the order they started;
+    ``new_who`` / ``new_next_s``: those started since the last window, after them.
+    """
 
     flow: Flow
     plan: FlowPlan
     period_s: float
-    who: array[int] = field(default_factory=lambda: array("q"))
-    next_s: array[float] = field(default_factory=lambda: array("d"))
+    who: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    next_s: np.ndarray = field(default_factory=lambda: np.empty(0))
+    new_who: array[int] = field(default_factory=lambda: array("q"))
+    new_next_s: array[float] = field(default_factory=lambda: array("d"))
 
 
 @dataclass(frozen=True)
