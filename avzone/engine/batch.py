@@ -74,6 +74,7 @@ from avzone.engine.batch_tables import (
     _Sends,
     _SiteQueue,
     extend_series,
+    stable_argsort,
 )
 from avzone.engine.draws import run_seeds
 from avzone.engine.event import RunRecord, _EventRun
@@ -477,13 +478,13 @@ class _BatchRun(_EventRun):
         arrival, status = jobs["arrival"], jobs["status"]
         due = arrival[self.to_sites] < end_s  # off the links; at the site before the end
         fresh, self.to_sites = self.to_sites[due], self.to_sites[~due]
-        fresh = fresh[np.argsort(arrival[fresh], kind="stable")]
+        fresh = fresh[stable_argsort(arrival[fresh])]
         self._draw_work(fresh)
         hold, site_of, start = jobs["hold"], jobs["site"], jobs["start"]
         priorities = self._priorities
         started: list[np.ndarray] = [self.replies]
         # by site, arrival order kept within each
-        fresh = fresh[np.argsort(site_of[fresh], kind="stable")]
+        fresh = fresh[np.argsort(site_of[fresh].astype(np.int16), kind="stable")]  # radix
         bounds = np.searchsorted(site_of[fresh], np.arange(len(self.queues) + 1)).tolist()
         for s, state in enumerate(self.queues):
             rows = fresh[bounds[s] : bounds[s + 1]]
@@ -562,7 +563,7 @@ class _BatchRun(_EventRun):
         end = jobs["end"][pending]
         due = end < end_s
         self.replies = pending[~due]
-        rows = pending[due][np.argsort(end[due], kind="stable")]  # in time order, as SimPy
+        rows = pending[due][stable_argsort(end[due])]  # in time order, as SimPy
         if rows.size == 0:
             return
         jobs["status"][rows] = _DONE
@@ -628,7 +629,7 @@ class _BatchRun(_EventRun):
         done_at = t_out + jobs["last"][rows]
         arrived = done_at < self.world.scenario.duration_s  # still in flight at the end otherwise
         rows, done_at, t_out = rows[arrived], done_at[arrived], t_out[arrived]
-        order = np.argsort(done_at, kind="stable")  # in time order, as SimPy records them
+        order = stable_argsort(done_at)  # in time order, as SimPy records them
         rows, done_at, t_out = rows[order], done_at[order], t_out[order]
         flow_of = jobs["flow"][rows]
         for f in np.unique(flow_of).tolist():
@@ -681,7 +682,7 @@ class _BatchRun(_EventRun):
         arrived = np.isfinite(arrival) & (arrival < duration_s)
         for s, site in enumerate(self.sites):
             rows = np.flatnonzero((site_of == s) & arrived & (status != _TRANSIT))
-            rows = rows[np.argsort(jobs["arrival"][rows], kind="stable")]
+            rows = rows[stable_argsort(jobs["arrival"][rows])]
             refused = status[rows] == _REFUSED
             for cause, code in (("rejected", -1.0), ("site_down", -2.0)):
                 picked = rows[refused & (jobs["end"][rows] == code)]

@@ -8,6 +8,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 
 from avzone.cloud.windowed import WindowedQueue
@@ -17,7 +18,7 @@ from avzone.network.transport import Segments
 from avzone.scenario import Flow
 from avzone.vehicles.mobility import Vehicle
 
-__all__ = ["Trajectories", "extend_series"]
+__all__ = ["Trajectories", "extend_series", "stable_argsort"]
 
 
 def extend_series(series: Any, values: np.ndarray) -> None:
@@ -26,6 +27,42 @@ def extend_series(series: Any, values: np.ndarray) -> None:
         series.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
     else:
         series.extend(values)
+
+
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``, faster: a quicksort, then each run of equal
+    values put back in index order (float keys rarely tie, so that pass is short).
+
+    >>> stable_argsort(np.array([2.0, 1.0, 2.0, 1.0, 0.5])).tolist()
+    [4, 1, 3, 0, 2]
+    >>> stable_argsort(np.array([np.nan, 1.0, np.nan, 0.0])).tolist()
+    [3, 1, 0, 2]
+    """
+    order = np.argsort(values)
+    _ties_in_index_order(np.asarray(values)[order], order)
+    return order
+
+
+@numba.njit(cache=True)
+def _ties_in_index_order(sorted_values: np.ndarray, order: np.ndarray) -> None:  # pragma: no cover
+    """Sort ``order`` ascending within each run of equal ``sorted_values`` (insertion sort)."""
+    n = order.size
+    i = 0
+    while i < n:
+        j = i + 1
+        v = sorted_values[i]
+        while j < n and (
+            sorted_values[j] == v or (v != v and sorted_values[j] != sorted_values[j])
+        ):
+            j += 1  # equal, or both NaN (sorted last)
+        for k in range(i + 1, j):
+            x = order[k]
+            m = k - 1
+            while m >= i and order[m] > x:
+                order[m + 1] = order[m]
+                m -= 1
+            order[m + 1] = x
+        i = j
 
 
 class Trajectories:
