@@ -204,6 +204,12 @@ class _BatchRun(_EventRun):
         )
         self._priorities = np.array([f.priority for f in scenario.flows], dtype=np.int64)
         self._speed = np.array([s.speed for s in world.sites])
+        samples = world.samples
+        self._sample_layout = (
+            np.ascontiguousarray(samples.start, dtype=np.int64),
+            np.ascontiguousarray(samples.step_m, dtype=np.float64),
+            np.ascontiguousarray(samples.count, dtype=np.int64),
+        )
         self.queues = [_SiteQueue(WindowedQueue(s.servers, s.queue_limit)) for s in world.sites]
         self.jobs = _Jobs()
         self.replies = np.empty(0, dtype=np.int64)  # rows in service, reply not yet sent
@@ -375,10 +381,7 @@ class _BatchRun(_EventRun):
 
     def _samples(self, vehicle: np.ndarray, t_s: np.ndarray) -> np.ndarray:
         """The road sample each vehicle is on at each time, as ``_sample`` finds it."""
-        edge, s_m = self.trajectories.locate(vehicle, t_s)
-        samples = self.world.samples
-        k = np.minimum((s_m / samples.step_m[edge]).astype(np.int64), samples.count[edge] - 1)
-        return np.asarray(samples.start[edge] + k, dtype=np.int64)
+        return self.trajectories.samples(vehicle, t_s, *self._sample_layout)
 
     def _access(
         self,

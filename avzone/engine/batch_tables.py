@@ -102,9 +102,62 @@ class Trajectories:
         length = log["length"][which]
         return log["edge"][which], np.minimum(length, (t_s - t_enter) * log["speed"][which])
 
+    def samples(
+        self,
+        vehicle: np.ndarray,
+        t_s: np.ndarray,
+        start: np.ndarray,
+        step_m: np.ndarray,
+        count: np.ndarray,
+    ) -> np.ndarray:
+        """The road sample each (vehicle, time) of the current window is on, as
+        :meth:`locate` then ``start[e] + min(⌊s / step_m[e]⌋, count[e] − 1)`` per edge ``e``
+        (the road samples' layout, :class:`~avzone.network.coverage.RoadSamples`)."""
+        if vehicle.size == 0:
+            return np.empty(0, dtype=np.int64)
+        which = self.log.find(vehicle, t_s)
+        if (which < 0).any():  # pragma: no cover - a broken invariant
+            raise RuntimeError("batch evaluator: a message before its vehicle's first edge")
+        log = self.log
+        out = np.empty(vehicle.size, dtype=np.int64)
+        _samples_at(
+            which,
+            np.ascontiguousarray(t_s, np.float64),
+            np.frombuffer(log.t, np.float64),
+            log["edge"],
+            log["speed"],
+            log["length"],
+            start,
+            step_m,
+            count,
+            out,
+        )
+        return out
+
     def advance(self) -> None:
         """A window ends: later look-ups are at or after now."""
         self.log.advance()
+
+
+@numba.njit(cache=True)
+def _samples_at(
+    which: np.ndarray,
+    t_s: np.ndarray,
+    t_enter: np.ndarray,
+    edge: np.ndarray,
+    speed_mps: np.ndarray,
+    length_m: np.ndarray,
+    start: np.ndarray,
+    step_m: np.ndarray,
+    count: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Per look-up: its log entry's edge, the distance along it, the sample (see ``samples``)."""
+    for j in range(which.size):
+        w = which[j]
+        e = edge[w]
+        s_m = min(length_m[w], (t_s[j] - t_enter[w]) * speed_mps[w])
+        out[j] = start[e] + min(np.int64(s_m / step_m[e]), count[e] - 1)
 
 
 @dataclass
