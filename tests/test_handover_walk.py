@@ -184,15 +184,15 @@ def test_compiled_walk_logs_the_python_walks_changes(tmp_path: Path, ttt_ms: flo
     assert attaches >= 300
 
 
-@pytest.mark.slow
-def test_compiled_walk_on_etown(tmp_path: Path) -> None:
-    """The same on the synthetic E-Town (etown-peak's 121 cells, 10 m samples): 400
-    vehicles, 12 random edges each."""
+def test_compiled_walk_on_etown() -> None:
+    """The same on the synthetic E-Town (etown-peak's 121 cells, 78 418 samples of ≤ 10 m):
+    400 vehicles, 12 random edges each (about 26 000 handovers, 4 800 radio link
+    failures)."""
     world = World.build(load_scenario(ETOWN))
     calls = _calls(world, 400, 12, np.random.default_rng(8))
     _, (handovers, failures) = _assert_same_walk(world, calls)
-    assert handovers > 1000
-    assert failures > 50
+    assert handovers > 20_000
+    assert failures > 3_000
 
 
 class _PythonWalkAccess(BatchAccess):
