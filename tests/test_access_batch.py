@@ -21,7 +21,6 @@ from tinyzone import grid_map, scenario_dict, straight_road_map, write_scenario
 from avzone.engine.access import LOST, OUT_OF_COVERAGE, Access
 from avzone.engine.access_batch import BatchAccess
 from avzone.engine.world import World
-from avzone.radio import LinkState
 from avzone.scenario import load_scenario
 from avzone.vehicles.mobility import Vehicle
 
@@ -158,7 +157,7 @@ def _batch(
                 _enter(world, vehicles[i], e, t)
                 access.on_edge(vehicles[i], t)
                 active[i] = vehicles[i]
-        access.catch_up(list(active.values()), float(end))
+        access.catch_up(float(end))
         w = np.flatnonzero((q_t >= end - 1.0) & (q_t < end))
         serving[w], until[w] = access.state_at(q_v[w], q_t[w])
         for s, system in enumerate(SYSTEMS):
@@ -253,7 +252,7 @@ def test_handover_at_the_a3_sample_plus_ttt_by_hand(tmp_path: Path) -> None:
     vehicle = Vehicle(7, np.zeros(1))
     _enter(world, vehicle, 0, 0.0)
     access.on_edge(vehicle, 0.0)
-    access.catch_up([vehicle], 100.0)
+    access.catch_up(100.0)
     start = int(world.samples.start[0])
     first = int(table.best[start])
     other = 1 - first
@@ -332,35 +331,3 @@ def test_tracker_walk_equals_entering_every_sample(tmp_path: Path, ttt_ms: float
     assert logs[0] == logs[1]
     assert logs[0][1] > 50
     assert logs[0][2] > 0
-
-
-def test_state_at_is_the_last_change_at_or_before(tmp_path: Path) -> None:
-    """Reference: the definition, by a loop. A log of 3000 changes of 40 vehicles at times
-    on a 0.25 s grid (many ties between changes and queries, several changes at one
-    time), queried at 5000 random (vehicle, time) pairs, before and after folding."""
-    world = World.build(load_scenario(write_scenario(tmp_path, _data_two_cells(tmp_path))))
-    access = BatchAccess(world)
-    rng = np.random.default_rng(2)
-    log = []
-    state = LinkState()
-    for t in np.sort(rng.integers(0, 400, 3000)) / 4:
-        state.owner, state.serving = int(rng.integers(40)), int(rng.integers(-1, 5))
-        state.interrupted_until_s = float(t) + 0.5
-        access._record(state, float(t))
-        log.append((state.owner, float(t), state.serving, state.interrupted_until_s))
-    vehicle = rng.integers(-1, 42, 5000)
-    t_s = rng.integers(-4, 420, 5000) / 4
-    for fold_s in (None, 50.0):
-        if fold_s is not None:
-            access.states = {Vehicle(i, np.zeros(1)): state for i in range(40)}  # all active
-            access.fold(fold_s)
-            assert access.log_size < len(log)
-            keep = t_s >= fold_s
-            vehicle, t_s = vehicle[keep], t_s[keep]
-        serving, until = access.state_at(vehicle, t_s)
-        by_vehicle: dict[int, list[tuple[int, float, int, float]]] = {}
-        for x in log:
-            by_vehicle.setdefault(x[0], []).append(x)
-        for v, t, s, u in zip(vehicle, t_s, serving, until, strict=True):
-            mine = [x for x in by_vehicle.get(int(v), []) if x[1] <= t]
-            assert (s, u) == ((mine[-1][2], mine[-1][3]) if mine else (-1, -1.0))

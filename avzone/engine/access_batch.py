@@ -7,40 +7,44 @@ window's messages together after the window's end, at arbitrary
 :meth:`Access.hop <avzone.engine.access.Access.hop>`'s outcome for arrays of
 such messages:
 
-- **handover log.** The A3 state machine (:mod:`avzone.radio.handover`) is
-  the event evaluator's, walked by the same code (:meth:`Access.on_edge`).
-  Its ``on_change`` hook records every change of a vehicle's serving cell or
-  interruption as (vehicle, time, serving, interrupted until) at the exact
+- **handover log.** The A3 state machine of the event evaluator
+  (:meth:`Access.on_edge`, :class:`~avzone.radio.handover.A3Tracker`) is
+  walked for all vehicles at once by a compiled copy of it
+  (:class:`~avzone.engine.handover_walk.FleetWalk`, tested change by change
+  against the Python walk). It logs every change of a vehicle's serving cell
+  or interruption as (vehicle, time, serving, interrupted until) at the exact
   time of the change (sample entry or expiry of the time-to-trigger), so the
   state in force at any time is the last change at or before it —
-  :meth:`BatchAccess.state_at`, one ``lexsort`` of log and queries. The
-  evaluator calls :meth:`BatchAccess.catch_up` at each window end (walks
-  every vehicle up to then) and :meth:`BatchAccess.fold` at each window
-  start (keeps per vehicle only the last change before it), so the log holds
-  a window's changes plus one entry per vehicle;
+  :meth:`BatchAccess.state_at` (:class:`~avzone.engine.handover_log.HandoverLog`).
+  Edge entries and departures are queued as they happen; the evaluator calls
+  :meth:`BatchAccess.catch_up` at each window end (applies them and walks
+  every vehicle up to then) and :meth:`BatchAccess.fold` at each window start
+  (keeps per vehicle only the last change before it), so the log holds a
+  window's changes plus one entry per vehicle;
 - **hop.** :meth:`BatchAccess.hop` applies ``Access.hop``'s rules to arrays,
   with the uniforms given (one for HARQ, one for the slot alignment, per
   message): the same stations, losses and delays as ``Access.hop`` fed the
   same uniforms (tested), except at times exactly on a sample boundary, where
   the event evaluator's ``int((t − t_enter)·v / step)`` may round down.
 
-It subclasses :class:`~avzone.engine.access.Access`: the tables, the per-size
-legs (:meth:`Access._leg`), the tracker and the walk are inherited unchanged,
-so both evaluators share one definition of the radio; only the log, the
-look-up and the vectorised hop are new.
+It subclasses :class:`~avzone.engine.access.Access`: the tables and the
+per-size legs (:meth:`Access._leg`) are inherited unchanged, so both
+evaluators share one definition of the radio; the walk is the compiled twin
+of ``Access.on_edge`` (the Python one stays the event evaluator's, and the
+reference); the log, the look-up and the vectorised hop are new.
 """
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from avzone.engine.access import LOST, OUT_OF_COVERAGE, Access, _log_bler, leg_arrays
+from avzone.engine.handover_log import HandoverLog
+from avzone.engine.handover_walk import FleetWalk
 from avzone.engine.world import World
-from avzone.radio import LinkState
 from avzone.vehicles.mobility import Vehicle
 
 __all__ = ["BatchAccess"]
@@ -63,122 +67,75 @@ class BatchAccess(Access):
     """:class:`~avzone.engine.access.Access` with a handover log and vectorised hops.
 
     Drive it as ``Access`` (``on_edge`` at each edge entry, ``leave``), then per
-    window: ``catch_up(active vehicles, window end)``, ``hop(...)`` on the
-    window's messages, ``fold(next window start)``.
+    window: ``catch_up(window end)``, ``hop(...)`` on the window's messages,
+    ``fold(next window start)``.
     """
 
     def __init__(self, world: World) -> None:
         super().__init__(world)
-        self._who = array("q")
-        self._when = array("d")
-        self._serving = array("q")
-        self._until = array("d")
-        self._by_vehicle: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.log = HandoverLog()
+        self.fleet: FleetWalk | None = None
         self._arrays: dict[tuple[str, int], _LegArrays] = {}
         if self.tracker is not None:
-            self.tracker.on_change = self._record
             table = world.uu_table
             assert table is not None
+            handover = world.scenario.network.cells.handover
+            self.fleet = FleetWalk(table, world.samples, handover, self.log)
             self._best_np = table.best
             self._uu_sinr_np = table.sinr_db
 
     # -- the handover log ------------------------------------------------------
 
-    def _record(self, state: LinkState, t_s: float) -> None:
-        self._who.append(state.owner)
-        self._when.append(t_s)
-        self._serving.append(state.serving)
-        self._until.append(state.interrupted_until_s)
-
     def on_edge(self, vehicle: Vehicle, now_s: float) -> None:
-        """As :meth:`Access.on_edge`; a new vehicle's link state carries its ident."""
-        if self.tracker is not None and vehicle not in self.states:
-            state = self.states[vehicle] = self.tracker.new_state()
-            state.owner = vehicle.ident
-        super().on_edge(vehicle, now_s)
+        """As :meth:`Access.on_edge`, queued (:class:`~avzone.engine.handover_walk.FleetWalk`):
+        applied, in order, before the states or the log are read."""
+        if self.fleet is not None:
+            self.fleet.on_edge(
+                vehicle.ident, now_s, vehicle.edge, vehicle.t_enter_s, vehicle.speed_mps
+            )
 
-    def catch_up(self, vehicles: list[Vehicle], now_s: float) -> None:
-        """Walk every given (active) vehicle's handover state up to ``now_s``: afterwards
-        :meth:`state_at` is exact for them at every time ≤ ``now_s``."""
-        if self.tracker is None:
-            return
-        for vehicle in vehicles:
-            self.on_edge(vehicle, now_s)
+    def leave(self, vehicle: Vehicle, now_s: float) -> None:
+        """As :meth:`Access.leave` (count what happened up to now, then forget), queued."""
+        if self.fleet is not None:
+            self.fleet.leave(
+                vehicle.ident, now_s, vehicle.edge, vehicle.t_enter_s, vehicle.speed_mps
+            )
+
+    def catch_up(self, now_s: float) -> None:
+        """Walk every vehicle in the zone (entered an edge, not left) up to ``now_s``:
+        afterwards :meth:`state_at` is exact for them at every time ≤ ``now_s``."""
+        if self.fleet is not None:
+            self.fleet.catch_up(now_s)
 
     def fold(self, before_s: float) -> None:
         """Forget changes no query at ``t ≥ before_s`` needs: per vehicle, keep the last
         change before ``before_s`` and every later one; vehicles that left the zone
         (:meth:`leave`) and changed nothing since keep nothing."""
-        if not self._who:
-            return
-        who = np.frombuffer(self._who, dtype=np.int64)
-        when = np.frombuffer(self._when, dtype=np.float64)
-        old = when < before_s
-        # the last old entry per vehicle: old entries, in log order (time order per vehicle)
-        index = np.flatnonzero(old)
-        order = np.argsort(who[index], kind="stable")
-        sorted_who = who[index][order]
-        is_last = np.ones(index.size, dtype=bool)
-        is_last[:-1] = sorted_who[1:] != sorted_who[:-1]
-        keep = ~old
-        last = index[order[is_last]]
-        active = np.fromiter((v.ident for v in self.states), np.int64, len(self.states))
-        keep[last[np.isin(who[last], active)]] = True
-        self._who = array("q", who[keep].tobytes())
-        self._when = array("d", when[keep].tobytes())
-        self._serving = array("q", np.frombuffer(self._serving, np.int64)[keep].tobytes())
-        self._until = array("d", np.frombuffer(self._until, np.float64)[keep].tobytes())
-        self._by_vehicle = None
+        if self.fleet is not None:
+            self.log.fold(before_s, self.fleet.tracked)
+
+    @property
+    def handovers(self) -> int:
+        """Handovers so far (all vehicles)."""
+        return self.fleet.handovers if self.fleet is not None else 0
+
+    @property
+    def link_failures(self) -> int:
+        """Radio link failures so far (serving cell lost without a handover)."""
+        return self.fleet.failures if self.fleet is not None else 0
 
     @property
     def log_size(self) -> int:
         """Entries in the handover log now."""
-        return len(self._who)
-
-    def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The log sorted by vehicle, then time, then log order, and per vehicle ident v
-        its entries' range ``offsets[v] : offsets[v + 1]`` (cached until the log changes)."""
-        if self._by_vehicle is None or self._by_vehicle[1].size != len(self._who):
-            who = np.frombuffer(self._who, dtype=np.int64)
-            when = np.frombuffer(self._when, dtype=np.float64)
-            order = np.lexsort((np.arange(who.size), when, who))
-            offsets = np.zeros(int(who.max(initial=-1)) + 2, dtype=np.int64)
-            np.cumsum(np.bincount(who, minlength=offsets.size - 1), out=offsets[1:])
-            self._by_vehicle = (
-                offsets,
-                when[order],
-                np.frombuffer(self._serving, dtype=np.int64)[order],
-                np.frombuffer(self._until, dtype=np.float64)[order],
-            )
-        return self._by_vehicle
+        return self.log.size
 
     def state_at(self, vehicle: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each vehicle's (serving cell, interrupted until) in force at each time: the last
-        logged change at or before it; (−1, −1.0) before the vehicle's first change.
-
-        Exact for times up to the last :meth:`catch_up` and from the last :meth:`fold` on.
-        A binary search per query inside its vehicle's part of the sorted log: as many
-        vectorised steps as log2 of the most changes one vehicle has in the log.
-        """
-        vehicle = np.asarray(vehicle, dtype=np.int64)
-        t_s = np.asarray(t_s, dtype=np.float64)
-        n = vehicle.size
-        serving = np.full(n, -1, dtype=np.int64)
-        until = np.full(n, -1.0)
-        if len(self._who) == 0 or n == 0:
-            return serving, until
-        offsets, when, log_serving, log_until = self._sorted()
-        _state_at(
-            np.ascontiguousarray(vehicle),
-            np.ascontiguousarray(t_s),
-            offsets,
-            when,
-            log_serving,
-            log_until,
-            serving,
-            until,
-        )
-        return serving, until
+        """Each vehicle's (serving cell, interrupted until) in force at each time
+        (:meth:`HandoverLog.state_at <avzone.engine.handover_log.HandoverLog.state_at>`):
+        exact for times up to the last :meth:`catch_up` and from the last :meth:`fold` on."""
+        if self.fleet is not None:
+            self.fleet.apply()
+        return self.log.state_at(vehicle, t_s)
 
     # -- hops ------------------------------------------------------------------
 
@@ -287,37 +244,6 @@ class BatchAccess(Access):
             fixed_s=d.fixed_s,
         )
         return ok, base, _log_bler(bler)
-
-
-@numba.njit(cache=True)
-def _state_at(
-    vehicle: np.ndarray,
-    t_s: np.ndarray,
-    offsets: np.ndarray,
-    when: np.ndarray,
-    log_serving: np.ndarray,
-    log_until: np.ndarray,
-    serving: np.ndarray,
-    until: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """For each query, a binary search in its vehicle's part ``offsets[v] : offsets[v+1]``
-    of the log sorted by vehicle then time: the last change at or before ``t_s``."""
-    n_vehicles = offsets.size - 1
-    for j in range(vehicle.size):
-        v = vehicle[j]
-        if v < 0 or v >= n_vehicles:
-            continue
-        first, lo, hi = offsets[v], offsets[v], offsets[v + 1]
-        t = t_s[j]
-        while lo < hi:  # the first entry later than t
-            mid = (lo + hi) >> 1
-            if when[mid] <= t:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo - 1 >= first:
-            serving[j] = log_serving[lo - 1]
-            until[j] = log_until[lo - 1]
 
 
 @numba.njit(cache=True, error_model="numpy")

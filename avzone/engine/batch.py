@@ -320,7 +320,7 @@ class _BatchRun(_EventRun):
         """Every message sent before ``end_s`` and every hop it reaches before ``end_s``."""
         warmup_s = self.world.scenario.warmup_s
         if isinstance(self.radio, BatchAccess):
-            self.radio.catch_up(list(self.active), end_s)
+            self.radio.catch_up(end_s)
         for sends in self.sends.values():
             who, t0 = self._due(sends, end_s)
             keep = t0 >= warmup_s
