@@ -161,14 +161,14 @@ def test_compacted_job_table_changes_nothing(
     from avzone.engine.batch_tables import _Jobs
 
     drops: list[int] = []
-    drop_first = _Jobs.drop_first
+    drop = _Jobs.drop
 
-    def counted(jobs: _Jobs, n: int) -> None:
-        drops.append(n)
-        drop_first(jobs, n)
+    def counted(jobs: _Jobs, gone: np.ndarray) -> np.ndarray:
+        drops.append(int(gone.sum()))
+        return drop(jobs, gone)
 
     monkeypatch.setattr(batch_module, "COMPACT_ROWS", 512)
-    monkeypatch.setattr(_Jobs, "drop_first", counted)
+    monkeypatch.setattr(_Jobs, "drop", counted)
     event, batch = _both(tmp_path, _scenario(tmp_path, **VARIANTS[variant], **NO_LOSS))
     assert len(drops) > 20
     assert sum(drops) > 10_000

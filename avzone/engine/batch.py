@@ -343,7 +343,7 @@ class _BatchRun(_EventRun):
         self._replies(end_s)
         rows, t_out = self.down_links.advance(end_s)
         self._delivered(rows, t_out)
-        self._compact()
+        self._compact(end_s)
         self.trajectories.advance()
         self.stale_log.advance()
         if isinstance(self.radio, BatchAccess):
@@ -651,40 +651,50 @@ class _BatchRun(_EventRun):
 
     # -- the sites' records --------------------------------------------------------------
 
-    def _compact(self) -> None:
-        """Hand the finished rows before the first live one to the sites and drop them.
+    def _compact(self, end_s: float) -> None:
+        """Hand the finished jobs that arrived before every live one to the sites; drop them.
 
         Only once the table holds :data:`COMPACT_ROWS` rows and at least half of them
         can go, so a run of fewer jobs never compacts, and each row is copied a few
-        times at most. The rows held elsewhere (replies due, requests bound for a site,
-        jobs waiting in a queue, messages on the links) are renumbered.
+        times at most. The jobs go in arrival order (the sites' records need it): those
+        that arrived before ``horizon``, the earliest a live or future job can arrive.
+        The rows held elsewhere (replies due, requests bound for a site, jobs waiting in
+        a queue, messages on the links) are renumbered.
         """
         jobs = self.jobs
         if jobs.size < COMPACT_ROWS:
             return
-        n = jobs.first_live()
-        if 2 * n < jobs.size:
+        live = jobs.live()
+        arrival = jobs["arrival"]
+        earliest = np.where(np.isnan(arrival), jobs["t_in"], arrival)[live]
+        horizon = min(end_s, float(earliest.min())) if earliest.size else end_s
+        gone = ~live & (arrival < horizon)
+        if 2 * int(gone.sum()) < jobs.size:
             return
-        self._record_sites(math.inf, stop=n)
-        jobs.drop_first(n)
-        self.replies = self.replies[self.replies >= n] - n
-        self.to_sites = self.to_sites - n  # requests off the links are live rows
+        self._record_sites(math.inf, rows=np.flatnonzero(gone), horizon_s=horizon)
+        new_row = jobs.drop(gone)
+        self.replies = new_row[self.replies]
+        self.replies = self.replies[self.replies >= 0]  # jobs lost in an outage meanwhile
+        self.to_sites = new_row[self.to_sites]  # requests off the links are live rows
         for state in self.queues:
             for job, row in state.waiting.items():
-                state.waiting[job] = row - n
-        self.up_links.shift_ids(n)
-        self.down_links.shift_ids(n)
+                state.waiting[job] = int(new_row[row])
+        self.up_links.renumber(new_row)
+        self.down_links.renumber(new_row)
 
-    def _record_sites(self, duration_s: float, stop: int | None = None) -> None:
-        """Hand each Site its jobs (rows before ``stop``, by default all; arrival order
-        within the call) so its statistics are the event evaluator's."""
+    def _record_sites(
+        self, duration_s: float, rows: np.ndarray | None = None, horizon_s: float | None = None
+    ) -> None:
+        """Hand each Site its jobs (``rows``, by default all) in arrival order, so its
+        statistics are the event evaluator's; no job handed later arrives before
+        ``horizon_s`` (by default: none is handed later)."""
         jobs = self.jobs
-        stop = jobs.size if stop is None else stop
-        status, site_of = jobs["status"][:stop], jobs["site"][:stop]
-        arrival = jobs["arrival"][:stop]
-        arrived = np.isfinite(arrival) & (arrival < duration_s)
+        every = np.arange(jobs.size) if rows is None else rows
+        status, site_of, arrival = jobs["status"], jobs["site"], jobs["arrival"]
+        arrived = every[np.isfinite(arrival[every]) & (arrival[every] < duration_s)]
+        arrived = arrived[status[arrived] != _TRANSIT]
         for s, site in enumerate(self.sites):
-            rows = np.flatnonzero((site_of == s) & arrived & (status != _TRANSIT))
+            rows = arrived[site_of[arrived] == s]
             rows = rows[stable_argsort(jobs["arrival"][rows])]
             refused = status[rows] == _REFUSED
             for cause, code in (("rejected", -1.0), ("site_down", -2.0)):

@@ -259,7 +259,7 @@ class _Jobs:
 
     def __init__(self) -> None:
         self.size = 0
-        self.dropped = 0  # rows handed over and dropped so far (:meth:`drop_first`)
+        self.dropped = 0  # rows handed over and dropped so far (:meth:`drop`)
         self.cols: dict[str, np.ndarray] = {n: np.empty(4096, np.int64) for n in self.INTS}
         self.cols.update({n: np.empty(4096, np.float64) for n in self.FLOATS})
 
@@ -281,21 +281,26 @@ class _Jobs:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.cols[name][: self.size]
 
-    def first_live(self) -> int:
-        """The first row still in flight, queued or in service (``size`` if none): the rows
-        before it are finished and may be handed over and dropped (:meth:`drop_first`)."""
+    def live(self) -> np.ndarray:
+        """Per row, whether it is still in flight, queued or in service (its times may
+        still change); the others are finished."""
         status = self["status"]
         live = (status == _TRANSIT) | (status == _WAITING) | (status == _STARTED)
         live |= (status == _DOWN) & np.isnan(self["t_out"])  # a reply still on the links
-        found = np.flatnonzero(live[:])
-        return int(found[0]) if found.size else self.size
+        return live
 
-    def drop_first(self, n: int) -> None:
-        """Drop rows ``0 … n−1``: row ``r`` becomes ``r − n`` (callers shift what they hold)."""
+    def drop(self, gone: np.ndarray) -> np.ndarray:
+        """Drop the rows where ``gone``; the others keep their order. Returns each old
+        row's new number (−1 for the dropped), for the callers to renumber theirs."""
+        new_row = np.cumsum(~gone) - 1
+        new_row[gone] = -1
+        kept = ~gone
+        n = int(kept.sum())
         for col in self.cols.values():
-            col[: self.size - n] = col[n : self.size]
-        self.size -= n
-        self.dropped += n
+            col[:n] = col[: self.size][kept]
+        self.dropped += self.size - n
+        self.size = n
+        return new_row
 
 
 @dataclass

@@ -167,12 +167,12 @@ class BatchLinks:
         """Messages submitted and not yet returned by :meth:`advance`."""
         return int(self._id.size + sum(part[0].size for part in self._new))
 
-    def shift_ids(self, n: int) -> None:
-        """Subtract ``n`` from every message id >= 0 in flight (the caller renumbered them)."""
-        self._id[self._id >= 0] -= n
-        for part in self._new:
-            ids = part[0]
-            ids[ids >= 0] -= n
+    def renumber(self, new_id: np.ndarray) -> None:
+        """Give every message id ``i >= 0`` in flight the id ``new_id[i]`` (the caller
+        renumbered its rows; a message in flight must keep an id >= 0)."""
+        for ids in [self._id, *(part[0] for part in self._new)]:
+            known = ids >= 0
+            ids[known] = new_id[ids[known]]
 
     @property
     def order(self) -> np.ndarray:
@@ -191,7 +191,7 @@ class BatchLinks:
         arrival (checked there). Raises ``ValueError`` for a link id out of
         range or a NaN time.
         """
-        ids = np.array(ids, dtype=np.int64).ravel()  # a copy: shift_ids changes it in place
+        ids = np.array(ids, dtype=np.int64).ravel()  # a copy: renumber changes it in place
         n = ids.size
         if n == 0:
             return
