@@ -97,6 +97,9 @@ __all__ = [
 WINDOW_S = 1.0
 """Length of a window of messages, s (results do not depend on it)."""
 
+_RECORD_SLICE = 2**20
+"""Jobs handed to a Site at a time at the end of the run (bounds the copies)."""
+
 
 def check_batch_supported(world: World) -> None:
     """Raise ScenarioError when the scenario needs what the batch evaluator does not model yet."""
@@ -638,10 +641,12 @@ class _BatchRun(_EventRun):
     # -- the sites' records --------------------------------------------------------------
 
     def _record_sites(self, duration_s: float) -> None:
-        """Hand each Site its jobs (arrival order) so its statistics are the event evaluator's."""
+        """Hand each Site its jobs (arrival order) so its statistics are the event evaluator's,
+        in slices (a Site folds its records past a threshold)."""
         jobs = self.jobs
         status, site_of = jobs["status"], jobs["site"]
         arrived = np.isfinite(jobs["arrival"]) & (jobs["arrival"] < duration_s)
+        services = [f.service or "" for f in self.flow_list]
         for s, site in enumerate(self.sites):
             rows = np.flatnonzero((site_of == s) & arrived & (status != _TRANSIT))
             rows = rows[np.argsort(jobs["arrival"][rows], kind="stable")]
@@ -650,15 +655,19 @@ class _BatchRun(_EventRun):
                 picked = rows[refused & (jobs["end"][rows] == code)]
                 site.record_refused(cause, jobs["arrival"][picked])
             rows = rows[~refused]
-            start = np.nan_to_num(jobs["start"][rows], nan=math.inf)
-            end = np.nan_to_num(jobs["end"][rows], nan=math.inf)
-            start[start >= duration_s] = math.inf
-            end[end >= duration_s] = math.inf
-            services = [f.service or "" for f in self.flow_list]
-            site.record_jobs(
-                jobs["arrival"][rows],
-                start,
-                end,
-                status[rows] == _LOST,
-                [services[f] for f in jobs["flow"][rows].tolist()],
-            )
+            for lo in range(0, max(rows.size, 1), _RECORD_SLICE):
+                part = rows[lo : lo + _RECORD_SLICE]
+                after = lo + _RECORD_SLICE
+                start = np.nan_to_num(jobs["start"][part], nan=math.inf)
+                end = np.nan_to_num(jobs["end"][part], nan=math.inf)
+                start[start >= duration_s] = math.inf
+                end[end >= duration_s] = math.inf
+                site.record_jobs(
+                    jobs["arrival"][part],
+                    start,
+                    end,
+                    status[part] == _LOST,
+                    jobs["flow"][part],
+                    services,
+                    horizon_s=float(jobs["arrival"][rows[after]]) if after < rows.size else None,
+                )
