@@ -1,9 +1,10 @@
-"""A compute site's per-job records and the statistics computed from them.
+"""A compute site's per-job records.
 
 Each job's arrival, start and end of service (``inf``: not yet), whether it was lost
 in an outage and its tag (the service), in arrival order; and the times of the jobs
 turned away. From these :meth:`JobRecords.stats` and :meth:`JobRecords.timeseries`
-compute every statistic of a site exactly, for any window ending by now.
+compute every statistic of a site exactly, for any window ending by now
+(:mod:`avzone.cloud.site_stats`).
 
 A long run has millions of jobs per site (27 bytes each). Past :data:`EXACT_JOBS`
 jobs the records fold into what the statistics of the window ``[measure_from_s,
@@ -22,22 +23,16 @@ from __future__ import annotations
 import itertools
 import math
 from array import array
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
 
 from avzone.cloud.folded import Folded, QueueFold
-from avzone.cloud.timeseries import (
-    bin_edges,
-    busy_in_bins,
-    queue_length_steps,
-    site_timeseries,
-    time_weighted_quantiles,
-)
+from avzone.cloud.site_stats import Kept, SiteStats, exact_stats, folded_stats, folded_timeseries
+from avzone.cloud.timeseries import bin_edges, site_timeseries
 from avzone.stats import RELATIVE_ACCURACY, QuantileSketch
 
-__all__ = ["EXACT_JOBS", "SITE_BIN_S", "JobRecords", "SiteStats"]
+__all__ = ["EXACT_JOBS", "SITE_BIN_S", "JobRecords"]
 
 EXACT_JOBS = 2**22
 """Jobs a site keeps record of one by one (4,194,304: 108 MiB) before it folds them.
@@ -49,48 +44,6 @@ SITE_BIN_S = 10.0
 
 _FOLD_JOBS = 2**18
 """Once folded, the records fold again every this many new jobs (7 MiB)."""
-
-
-@dataclass(frozen=True)
-class SiteStats:
-    """Statistics of a site over the window ``[measure_from_s, until_s]``.
-
-    Attributes
-    ----------
-    served
-        Jobs that arrived in the window and completed service by ``until_s``.
-    utilization
-        Busy server-seconds inside the window (all jobs, partial services
-        clipped to the window) / (servers × window length).
-    mean_wait_s, p99_wait_s
-        Mean and 99th percentile (linear interpolation) of the wait in queue
-        of the ``served`` jobs, s; NaN when ``served == 0``.
-    max_queue
-        Largest number of jobs waiting (not in service) at any time in the
-        window, jobs arrived before the window included.
-    p50_wait_s
-        Median wait in queue of the ``served`` jobs, s; NaN when none.
-    queue_p50, queue_p99
-        Quantiles of the number of jobs waiting, weighted by time over the window.
-    rejected, site_down
-        Jobs arriving in the window turned away because the queue was at its
-        limit, and jobs lost because the site was down (on arrival, or
-        queued or in service when it failed).
-    served_by_tag
-        ``served`` split by the tag given to :meth:`Site.submit` (the service name).
-    """
-
-    served: int
-    utilization: float
-    mean_wait_s: float
-    p99_wait_s: float
-    max_queue: int
-    p50_wait_s: float = math.nan
-    queue_p50: int = 0
-    queue_p99: int = 0
-    rejected: int = 0
-    site_down: int = 0
-    served_by_tag: Mapping[str, int] = field(default_factory=dict)
 
 
 class JobRecords:
@@ -344,14 +297,14 @@ class JobRecords:
 
     # -- statistics -------------------------------------------------------------------------
 
-    def _kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of the kept jobs' arrival, start, end and lost (a view would lock the
-        arrays against further appends)."""
-        return (
+    def _kept(self) -> Kept:
+        """Copies of the kept jobs' records (a view would lock the arrays against appends)."""
+        return Kept(
             np.array(self.arrival_s, dtype=np.float64),
             np.array(self.start_s, dtype=np.float64),
             np.array(self.end_s, dtype=np.float64),
             np.frombuffer(self.lost, dtype=np.int8).astype(bool),
+            np.frombuffer(self.tag, dtype=np.uint16).copy(),
         )
 
     def _check_folded(self, until_s: float) -> Folded:
@@ -373,9 +326,9 @@ class JobRecords:
                 f"site {self.name!r}: waits of {self.jobs} jobs are folded (past "
                 f"{self.exact_jobs}); stats() has their mean and percentiles"
             )
-        arrival, start, end, lost = self._kept()
-        done = (arrival >= self._from_s) & (end <= until_s) & ~lost
-        return start[done] - arrival[done]
+        kept = self._kept()
+        done = (kept.arrival_s >= self._from_s) & (kept.end_s <= until_s) & ~kept.lost
+        return kept.start_s[done] - kept.arrival_s[done]
 
     def stats(self, until_s: float) -> SiteStats:
         """Statistics over ``[measure_from_s, until_s]`` (see :class:`SiteStats`)."""
@@ -384,144 +337,25 @@ class JobRecords:
             raise ValueError(
                 f"site {self.name!r}: until_s must be > measure_from_s={from_s!r}, got {until_s!r}"
             )
-        if self.folded is not None:
-            return self._folded_stats(until_s)
-        arrival, start, end, lost = self._kept()
-        busy_s = np.clip(np.minimum(end, until_s) - np.maximum(start, from_s), 0.0, None).sum()
-        done = (arrival >= from_s) & (end <= until_s) & ~lost
-        waits_s = start[done] - arrival[done]
-        served = int(waits_s.size)
-        queue_q = time_weighted_quantiles(
-            *queue_length_steps(arrival, start), from_s, until_s, [0.5, 0.99]
-        )
-        tags = np.frombuffer(self.tag, dtype=np.uint16)[: arrival.size][done]
-        counts = np.bincount(tags, minlength=len(self.tags))
-        refused = {
-            cause: int(((np.asarray(t) >= from_s) & (np.asarray(t) <= until_s)).sum())
-            for cause, t in self.refused_s.items()
-        }
-        return SiteStats(
-            served=served,
-            utilization=float(busy_s) / (self.servers * (until_s - from_s)),
-            mean_wait_s=float(waits_s.mean()) if served else math.nan,
-            p99_wait_s=float(np.quantile(waits_s, 0.99)) if served else math.nan,
-            max_queue=_max_waiting(arrival, start, from_s, until_s),
-            p50_wait_s=float(np.quantile(waits_s, 0.5)) if served else math.nan,
-            queue_p50=int(queue_q[0]),
-            queue_p99=int(queue_q[1]),
-            rejected=refused["rejected"],
-            site_down=refused["site_down"],
-            served_by_tag={tag: int(counts[i]) for tag, i in self.tags.items()},
-        )
-
-    def _unfolded_changes(
-        self, arrival: np.ndarray, start: np.ndarray, known_s: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The kept jobs' queue changes at or after ``known_s`` (the others are folded)."""
-        a = arrival[arrival >= known_s]
-        s = start[np.isfinite(start) & (start >= known_s)]
-        return np.concatenate((a, s)), np.concatenate(
-            (np.ones(a.size, np.int64), -np.ones(s.size, np.int64))
-        )
-
-    def _folded_stats(self, until_s: float) -> SiteStats:
+        refused = {cause: np.frombuffer(t, dtype=np.float64) for cause, t in self.refused_s.items()}
+        if self.folded is None:
+            return exact_stats(self._kept(), self.tags, refused, self.servers, from_s, until_s)
         folded = self._check_folded(until_s)
-        from_s = self._from_s
-        arrival, start, end, lost = self._kept()
-        busy_s = np.clip(np.minimum(end, until_s) - np.maximum(start, from_s), 0.0, None).sum()
-        done = (arrival >= from_s) & (end <= until_s) & ~lost
-        waits = folded.waits.copy()
-        waits.add(start[done] - arrival[done])
-        served = waits.count
-        wait_sum_s = sum(folded.wait_sum_s) + float((start[done] - arrival[done]).sum())
-        queue, largest = folded.queue_until(
-            *self._unfolded_changes(arrival, start, folded.queue.known_s), until_s
-        )
-        queue_q = queue.quantiles([0.5, 0.99])
-        tags = np.frombuffer(self.tag, dtype=np.uint16)[done]
-        counts = np.bincount(tags, minlength=len(self.tags))
-        counts[: folded.served_by_tag.size] += folded.served_by_tag[: counts.size]
-        refused = {}
-        for cause, times in self.refused_s.items():
-            t = np.frombuffer(times, dtype=np.float64)
-            refused[cause] = folded.refused[cause] + int(((t >= from_s) & (t <= until_s)).sum())
-        p50, p99 = waits.quantiles([0.5, 0.99]).tolist() if served else (math.nan, math.nan)
-        return SiteStats(
-            served=served,
-            utilization=(sum(folded.busy_s) + float(busy_s)) / (self.servers * (until_s - from_s)),
-            mean_wait_s=wait_sum_s / served if served else math.nan,
-            p99_wait_s=p99,
-            max_queue=largest,
-            p50_wait_s=p50,
-            queue_p50=int(queue_q[0]),
-            queue_p99=int(queue_q[1]),
-            rejected=refused["rejected"],
-            site_down=refused["site_down"],
-            served_by_tag={tag: int(counts[i]) for tag, i in self.tags.items()},
-        )
+        return folded_stats(folded, self._kept(), self.tags, refused, self.servers, until_s)
 
     def timeseries(self, until_s: float, bin_s: float) -> dict[str, np.ndarray]:
         """Utilisation and queue length in bins of ``bin_s`` over ``[measure_from_s, until_s]``
         (see :func:`avzone.cloud.timeseries.site_timeseries`)."""
-        arrival, start, end, _lost = self._kept()
+        kept = self._kept()
         from_s = self._from_s
         if self.folded is None:
-            return site_timeseries(arrival, start, end, self.servers, from_s, until_s, bin_s)
+            return site_timeseries(
+                kept.arrival_s, kept.start_s, kept.end_s, self.servers, from_s, until_s, bin_s
+            )
         if bin_s != self.bin_s:
             raise ValueError(
                 f"site {self.name!r}: the records are folded in bins of {self.bin_s!r} s; "
                 f"got bin_s={bin_s!r}"
             )
         edges = bin_edges(from_s, until_s, bin_s)
-        folded = self._check_folded(until_s)
-        queue, _largest = folded.queue_until(
-            *self._unfolded_changes(arrival, start, folded.queue.known_s), until_s
-        )
-        n_bins = edges.size - 1
-        widths = np.diff(edges)
-
-        def merged(per_bin: np.ndarray, how: np.ufunc) -> np.ndarray:
-            """Base bins past the last (a sliver before ``until_s``) go into the last."""
-            out = per_bin[:n_bins].copy()
-            if per_bin.size > n_bins:
-                out[-1] = how.reduce(per_bin[n_bins - 1 :])
-            return out
-
-        busy = busy_in_bins(start, end, edges) + merged(
-            _grown_to(folded.bin_busy, n_bins, 0.0), np.add
-        )
-        return {
-            "t_s": edges[:-1],
-            "utilization": busy / (self.servers * widths),
-            "queue_mean": merged(_grown_to(queue.integral, n_bins, 0.0), np.add) / widths,
-            "queue_max": merged(_grown_to(queue.top, n_bins, 0), np.maximum).astype(np.int64),
-        }
-
-
-def _grown_to(a: np.ndarray, size: int, fill: float) -> np.ndarray:
-    """``a`` with at least ``size`` entries (``fill`` after its own)."""
-    if a.size >= size:
-        return a
-    return np.concatenate((a, np.full(size - a.size, fill, dtype=a.dtype)))
-
-
-def _max_waiting(arrival_s: np.ndarray, start_s: np.ndarray, from_s: float, until_s: float) -> int:
-    """Largest queue length over ``[from_s, until_s]``, from the times jobs joined and left it.
-
-    The queue length is taken after all the joins and departures at one
-    instant, so a job served at once on arrival never counts as waiting.
-    """
-    times_s = np.concatenate((arrival_s, start_s))
-    step = np.concatenate((np.ones(arrival_s.size, np.int64), -np.ones(start_s.size, np.int64)))
-    keep = times_s <= until_s
-    times_s, step = times_s[keep], step[keep]
-    if times_s.size == 0:
-        return 0
-    order = np.argsort(times_s, kind="stable")
-    times_s, length = times_s[order], np.cumsum(step[order])
-    last_at_instant = np.append(times_s[1:] != times_s[:-1], True)
-    times_s, length = times_s[last_at_instant], length[last_at_instant]
-    before = times_s <= from_s
-    at_from = int(length[before][-1]) if before.any() else 0
-    inside = length[~before]
-    return max(at_from, int(inside.max())) if inside.size else at_from
+        return folded_timeseries(self._check_folded(until_s), kept, self.servers, edges)

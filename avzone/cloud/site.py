@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from avzone.cloud.records import JobRecords, SiteStats
+from avzone.cloud.records import JobRecords
+from avzone.cloud.site_stats import SiteStats
 
 __all__ = ["Site", "SiteStats"]
 

@@ -642,7 +642,9 @@ class _BatchRun(_EventRun):
 
     def _record_sites(self, duration_s: float) -> None:
         """Hand each Site its jobs (arrival order) so its statistics are the event evaluator's,
-        in slices (a Site folds its records past a threshold)."""
+        in slices (a Site folds its records past a threshold); then drop the job table, whose
+        run is over (the SimPy environment, still referenced by the sites, keeps this
+        evaluator alive until the cyclic garbage collector runs)."""
         jobs = self.jobs
         status, site_of = jobs["status"], jobs["site"]
         arrived = np.isfinite(jobs["arrival"]) & (jobs["arrival"] < duration_s)
@@ -671,3 +673,4 @@ class _BatchRun(_EventRun):
                     services,
                     horizon_s=float(jobs["arrival"][rows[after]]) if after < rows.size else None,
                 )
+        self.jobs = _Jobs()
