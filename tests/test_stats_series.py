@@ -180,3 +180,17 @@ def test_sketch_of_an_exact_series_merges_with_a_folded_one() -> None:
     merged.merge(b.sketch())
     assert merged.count == 2000
     assert merged.quantiles([0.5])[0] == pytest.approx(1000.5, rel=ALPHA)
+
+
+def test_large_arrays_fold_a_slice_at_a_time() -> None:
+    """An array far past the threshold in one call (and another after it) goes into the
+    sketch in slices: the same counts and extremes as value by value."""
+    values = np.random.default_rng(6).exponential(0.01, 3_000_000)
+    series = Series(above_s=0.02, exact_values=1_000)
+    series.extend(values[:10])
+    series.extend(values[10:2_500_000])
+    series.extend(values[2_500_000:])
+    assert (len(series), series.above) == (values.size, int((values > 0.02).sum()))
+    assert (series.min(), series.max()) == (values.min(), values.max())
+    assert series.quantiles([0.5])[0] == pytest.approx(np.median(values), rel=ALPHA)
+    assert len(series._values) == 0

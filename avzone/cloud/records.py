@@ -270,7 +270,7 @@ class JobRecords:
             arrival[done], start[done], end[done], served[done], tag[done], len(self.tags)
         )
         for cause, times in self.refused_s.items():
-            folded.add_refused(cause, np.frombuffer(times, dtype=np.float64))
+            folded.add_refused(cause, np.array(times, dtype=np.float64))
             self.refused_s[cause] = array("d")
         # Keep the jobs not finished, with their ids.
         ids = np.concatenate(
@@ -337,7 +337,7 @@ class JobRecords:
             raise ValueError(
                 f"site {self.name!r}: until_s must be > measure_from_s={from_s!r}, got {until_s!r}"
             )
-        refused = {cause: np.frombuffer(t, dtype=np.float64) for cause, t in self.refused_s.items()}
+        refused = {cause: np.array(t, dtype=np.float64) for cause, t in self.refused_s.items()}
         if self.folded is None:
             return exact_stats(self._kept(), self.tags, refused, self.servers, from_s, until_s)
         folded = self._check_folded(until_s)

@@ -42,9 +42,14 @@ hour and yizhuang-real-1800 (docs/outputs.md, "Bounded statistics")."""
 _CHUNK = 2**16
 """Once folded, values are buffered and folded this many at a time (512 KiB)."""
 
+_SLICE = 2**20
+"""Values folded into the sketch at once (bounds its temporary arrays to 8 MiB each)."""
+
 
 class Series:
     """Values (e.g. latencies, s) appended one at a time or as arrays.
+
+    Values must be finite (checked when they are folded into the sketch).
 
     Parameters
     ----------
@@ -129,26 +134,32 @@ class Series:
         """Record every value of a 1-D array, in order."""
         x = np.ascontiguousarray(values, dtype=np.float64).ravel()
         self.above += int(np.count_nonzero(x > self.above_s))
-        if self._sketch is not None and x.size > _CHUNK:  # large: straight into the sketch
-            self._fold()
-            for lo in range(0, x.size, 16 * _CHUNK):
-                self._fold_values(x[lo : lo + 16 * _CHUNK])
+        if len(self._values) + x.size <= self._limit:
+            self._values.frombytes(x.tobytes())
             return
-        self._values.frombytes(x.tobytes())
-        if len(self._values) > self._limit:
-            self._fold()
+        self._fold()  # past the limit: into the sketch, a slice at a time
+        if x.size <= self._limit:
+            self._values.frombytes(x.tobytes())
+        else:
+            for lo in range(0, x.size, _SLICE):
+                self._fold_values(x[lo : lo + _SLICE])
 
     def _fold(self) -> None:
         """Fold the buffered values into the sketch (the first time: all the values)."""
+        if self._sketch is None:
+            self._sketch = QuantileSketch(self._alpha)
         if len(self._values):
-            self._fold_values(np.frombuffer(self._values, dtype=np.float64))
+            buffered = np.frombuffer(self._values, dtype=np.float64)
+            for lo in range(0, buffered.size, _SLICE):
+                self._fold_values(buffered[lo : lo + _SLICE])
+            del buffered  # releases the buffer
             self._values = array("d")
         self._limit = _CHUNK
 
     def _fold_values(self, x: np.ndarray) -> None:
-        sketch = self._sketch if self._sketch is not None else QuantileSketch(self._alpha)
-        sketch.add(x)  # checks that every value is finite
-        self._sketch = sketch
+        if self._sketch is None:  # pragma: no cover - _fold makes it first
+            raise RuntimeError("series: folding values before the sketch exists")
+        self._sketch.add(x)  # checks that every value is finite
         part = float(x.sum())
         total = self._sum + part
         if abs(self._sum) >= abs(part):
