@@ -258,10 +258,12 @@ class Site:
         its times do not change later. :meth:`stats` and :meth:`timeseries` then
         cover them.
 
-        May be called repeatedly, in arrival order: ``horizon_s`` promises that no
-        job recorded later arrives before it (default ``env.now``: right after the
-        last job is handed over); past ``exact_jobs`` jobs the records fold up to
-        it.
+        May be called repeatedly: ``horizon_s`` promises that no job recorded later
+        arrives before it (default ``env.now``: right when the last job has been
+        handed over); past ``exact_jobs`` jobs the records fold up to it, and a
+        later job arriving before it is refused (ValueError). Below ``exact_jobs``
+        the records are kept in the order handed over: arrival order across the
+        calls gives the event evaluator's statistics to the last bit.
         """
         self._records.extend(
             arrival_s,
