@@ -180,7 +180,7 @@ def test_site_records_give_site_stats() -> None:
     env.process(arrivals())
     env.run(until=205.0)
     stats = site.stats(205.0)
-    arrival_s, start_s, end_s = (np.array(a) for a in (site._arrival_s, site._start_s, site._end_s))
+    arrival_s, start_s, end_s = site.job_times_s()
     ts = site_timeseries(arrival_s, start_s, end_s, 2, 5.0, 205.0, 10.0)
     assert ts["utilization"].mean() == pytest.approx(stats.utilization, rel=1e-12)
     assert int(ts["queue_max"].max()) == stats.max_queue

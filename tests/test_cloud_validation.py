@@ -69,20 +69,21 @@ def _single_site(
 ) -> Site:
     """Run all jobs through one fresh site to completion, measuring after the warm-up jobs."""
     env = simpy.Environment()
-    site = Site(env, "test", "edge", servers)
+    # every job's wait is kept (the batch means need them), past the folding threshold too
+    site = Site(env, "test", "edge", servers, exact_jobs=interarrival_s.size)
     if priority is None:
         env.process(_poisson_jobs(env, interarrival_s, (work_s,), site.submit))
     else:
         env.process(_poisson_jobs(env, interarrival_s, (work_s, priority), site.submit))
     env.run()
-    site.measure_from_s = site._arrival_s[int(WARMUP * interarrival_s.size)]
+    site.measure_from_s = float(site.job_times_s()[0][int(WARMUP * interarrival_s.size)])
     return site
 
 
 def _measured_waits_s(site: Site) -> np.ndarray:
     """Waits of the measured jobs, in arrival order, checking that every one was served."""
     waits_s = site.waits_s(site.env.now)
-    n = len(site._arrival_s)
+    n = site.job_times_s()[0].size
     assert waits_s.size == n - int(WARMUP * n)
     return waits_s
 
@@ -241,8 +242,8 @@ def test_tandem_sojourn_is_jackson() -> None:
     work1_s = rng.exponential(1.0 / mu1, n)
     work2_s = rng.exponential(1.0 / mu2, n)
     env = simpy.Environment()
-    site1 = Site(env, "first", "edge", 1)
-    site2 = Site(env, "second", "regional", 1)
+    site1 = Site(env, "first", "edge", 1, exact_jobs=n)
+    site2 = Site(env, "second", "regional", 1, exact_jobs=n)
 
     def submit(w1_s: float, w2_s: float) -> None:
         site1.submit(w1_s, on_done=lambda _wait_s: site2.submit(w2_s))
@@ -250,9 +251,11 @@ def test_tandem_sojourn_is_jackson() -> None:
     env.process(_poisson_jobs(env, interarrival_s, (work1_s, work2_s), submit))
     env.run()
     # FIFO keeps the order, so job i is entry i at both sites, arriving at 2 as it leaves 1.
-    np.testing.assert_array_equal(site2._arrival_s, site1._end_s)
+    arrival1_s, _, end1_s = site1.job_times_s()
+    arrival2_s, _, end2_s = site2.job_times_s()
+    np.testing.assert_array_equal(arrival2_s, end1_s)
     first = int(WARMUP * n)
-    site2.measure_from_s = site2._arrival_s[first]
-    sojourn_s = np.array(site2._end_s)[first:] - np.array(site1._arrival_s)[first:]
+    site2.measure_from_s = float(arrival2_s[first])
+    sojourn_s = end2_s[first:] - arrival1_s[first:]
     _check_mean("tandem sojourn", sojourn_s, 1 / (mu1 - lam) + 1 / (mu2 - lam), 0.03)
     _check_mean("tandem wait at site 2", _measured_waits_s(site2), mm1_wait_s(lam, mu2), 0.03)

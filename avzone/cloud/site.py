@@ -9,9 +9,12 @@ events, which cost 40 % of a run's time at millions of messages (measured on
 etown-baseline). It is validated job by job against the Lindley recursion and
 in the mean against the closed forms (tests/test_cloud_queueing.py).
 
-Each job's arrival, start and end of service are recorded, from which
-:meth:`Site.stats` computes the statistics exactly for any window ending at
-or before ``env.now``.
+Each job's arrival, start and end of service are recorded
+(:class:`~avzone.cloud.records.JobRecords`), from which :meth:`Site.stats`
+computes the statistics exactly for any window ending at or before ``env.now``.
+Past :data:`~avzone.cloud.records.EXACT_JOBS` jobs the records are folded into
+what the statistics need (memory bounded, wait percentiles then within a
+sketch's relative accuracy; docs/outputs.md).
 
 Example
 -------
@@ -34,63 +37,20 @@ from __future__ import annotations
 
 import heapq
 import math
-from array import array
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
 import simpy
 
-from avzone.cloud.timeseries import queue_length_steps, site_timeseries, time_weighted_quantiles
+from avzone.cloud.records import JobRecords
+from avzone.cloud.site_stats import SiteStats
 
 __all__ = ["Site", "SiteStats"]
 
 _Done = Callable[[float], None] | None
 _Fail = Callable[[str], None] | None
 _GONE = object()
-
-
-@dataclass(frozen=True)
-class SiteStats:
-    """Statistics of a site over the window ``[measure_from_s, until_s]``.
-
-    Attributes
-    ----------
-    served
-        Jobs that arrived in the window and completed service by ``until_s``.
-    utilization
-        Busy server-seconds inside the window (all jobs, partial services
-        clipped to the window) / (servers × window length).
-    mean_wait_s, p99_wait_s
-        Mean and 99th percentile (linear interpolation) of the wait in queue
-        of the ``served`` jobs, s; NaN when ``served == 0``.
-    max_queue
-        Largest number of jobs waiting (not in service) at any time in the
-        window, jobs arrived before the window included.
-    p50_wait_s
-        Median wait in queue of the ``served`` jobs, s; NaN when none.
-    queue_p50, queue_p99
-        Quantiles of the number of jobs waiting, weighted by time over the window.
-    rejected, site_down
-        Jobs arriving in the window turned away because the queue was at its
-        limit, and jobs lost because the site was down (on arrival, or
-        queued or in service when it failed).
-    served_by_tag
-        ``served`` split by the tag given to :meth:`Site.submit` (the service name).
-    """
-
-    served: int
-    utilization: float
-    mean_wait_s: float
-    p99_wait_s: float
-    max_queue: int
-    p50_wait_s: float = math.nan
-    queue_p50: int = 0
-    queue_p99: int = 0
-    rejected: int = 0
-    site_down: int = 0
-    served_by_tag: Mapping[str, int] = field(default_factory=dict)
 
 
 class Site:
@@ -116,6 +76,9 @@ class Site:
     queue_limit
         Admission control: a job arriving while this many jobs wait is
         rejected (``None``: no limit).
+    exact_jobs
+        Jobs recorded one by one before the records fold (see the module text;
+        default :data:`~avzone.cloud.records.EXACT_JOBS`).
 
     A site can fail (:meth:`fail`) and be repaired (:meth:`repair`): while it
     is down, arriving jobs are lost, and the jobs waiting or in service when it
@@ -131,6 +94,7 @@ class Site:
         speed: float = 1.0,
         measure_from_s: float = 0.0,
         queue_limit: int | None = None,
+        exact_jobs: int | None = None,
     ) -> None:
         if isinstance(servers, bool) or not isinstance(servers, int) or servers < 1:
             raise ValueError(f"site {name!r}: servers must be an integer >= 1, got {servers!r}")
@@ -141,7 +105,7 @@ class Site:
         self.tier = tier
         self.servers = servers
         self.speed = speed
-        self.measure_from_s = measure_from_s
+        self._records = JobRecords(name, servers, measure_from_s, exact_jobs=exact_jobs)
         if queue_limit is not None and queue_limit < 0:
             raise ValueError(
                 f"site {name!r}: queue_limit must be >= 0 or None, got {queue_limit!r}"
@@ -151,19 +115,25 @@ class Site:
         self._busy = 0
         self._waiting: list[tuple[int, int, float, _Done, _Fail]] = []
         self._in_service: dict[int, _Fail] = {}
-        # One entry per job, in arrival order; inf = not yet happened.
-        self._arrival_s = array("d")
-        self._start_s = array("d")  # start of service
-        self._end_s = array("d")  # end of service (or of the job's loss in an outage)
-        self._lost = array("b")  # 1: lost in an outage
-        self._tag = array("H")  # index into _tags
-        self._tags: dict[str, int] = {}
-        self._refused_s: dict[str, array[float]] = {"rejected": array("d"), "site_down": array("d")}
 
     def __repr__(self) -> str:
         return (
             f"Site({self.name!r}, tier={self.tier!r}, servers={self.servers}, speed={self.speed})"
         )
+
+    @property
+    def measure_from_s(self) -> float:
+        """The warm-up end, s (fixed once the records are folded)."""
+        return self._records.measure_from_s
+
+    @measure_from_s.setter
+    def measure_from_s(self, value: float) -> None:
+        self._records.measure_from_s = value
+
+    @property
+    def folded(self) -> bool:
+        """Whether the job records are folded (past ``exact_jobs`` jobs)."""
+        return self._records.folded is not None
 
     @property
     def waiting(self) -> int:
@@ -220,16 +190,11 @@ class Site:
             )
         if not self.admits():
             cause = "rejected" if self.up else "site_down"
-            self._refused_s[cause].append(self.env.now)
+            self._records.refuse(cause, self.env.now)
             if on_fail is not None:
                 on_fail(cause)
             return
-        job = len(self._arrival_s)
-        self._arrival_s.append(self.env.now)
-        self._start_s.append(math.inf)
-        self._end_s.append(math.inf)
-        self._lost.append(0)
-        self._tag.append(self._tags.setdefault(tag, len(self._tags)))
+        job = self._records.add(self.env.now, tag)
         hold_s = work_s / self.speed
         if self._busy < self.servers:
             self._busy += 1
@@ -239,13 +204,14 @@ class Site:
 
     def _start(self, job: int, hold_s: float, on_done: _Done, on_fail: _Fail) -> None:
         env = self.env
-        self._start_s[job] = env.now
+        records = self._records
+        records.started(job, env.now)
         self._in_service[job] = on_fail
 
         def finished(_event: simpy.Event) -> None:
             if self._in_service.pop(job, _GONE) is _GONE:
                 return  # lost when the site failed
-            self._end_s[job] = env.now
+            wait_s = records.ended(job, env.now)
             if self._waiting:  # the server goes straight to the next job
                 _prio, following, following_hold_s, following_done, following_fail = heapq.heappop(
                     self._waiting
@@ -254,7 +220,7 @@ class Site:
             else:
                 self._busy -= 1
             if on_done is not None:
-                on_done(self._start_s[job] - self._arrival_s[job])
+                on_done(wait_s)
 
         env.timeout(hold_s).callbacks.append(finished)
 
@@ -268,10 +234,7 @@ class Site:
         self._in_service.clear()
         self._busy = 0
         for job, on_fail in sorted(lost):
-            self._start_s[job] = min(self._start_s[job], now)
-            self._end_s[job] = now
-            self._lost[job] = 1
-            self._refused_s["site_down"].append(self._arrival_s[job])
+            self._records.lost_at(job, now)
             if on_fail is not None:
                 on_fail("site_down")
 
@@ -281,26 +244,40 @@ class Site:
         start_s: np.ndarray,
         end_s: np.ndarray,
         lost: np.ndarray,
-        tags: list[str],
+        tag: np.ndarray,
+        tag_names: Sequence[str],
+        horizon_s: float | None = None,
     ) -> None:
         """Record jobs queued elsewhere (the batch evaluator's windowed queue).
 
-        Arrays per job as :meth:`submit` keeps them: arrival, start and end of
-        service (inf: not happened by the end of the run; for a job lost in an
-        outage, start and end are at the failure at the latest) and whether it
-        was lost; ``tags`` per job as given to :meth:`submit`. :meth:`stats` and
-        :meth:`timeseries` then cover them.
+        Arrays per job, in arrival order, as :meth:`submit` keeps them: arrival,
+        start and end of service (inf: not happened by the end of the run; for a
+        job lost in an outage, start and end are at the failure at the latest)
+        and whether it was lost; ``tag`` per job an index into ``tag_names`` (the
+        names given to :meth:`submit`). Every job handed over must be finished:
+        its times do not change later. :meth:`stats` and :meth:`timeseries` then
+        cover them.
+
+        May be called repeatedly: ``horizon_s`` promises that no job recorded later
+        arrives before it (default ``env.now``: right when the last job has been
+        handed over); past ``exact_jobs`` jobs the records fold up to it, and a
+        later job arriving before it is refused (ValueError). Below ``exact_jobs``
+        the records are kept in the order handed over: arrival order across the
+        calls gives the event evaluator's statistics to the last bit.
         """
-        self._arrival_s.extend(np.asarray(arrival_s, dtype=np.float64).tolist())
-        self._start_s.extend(np.asarray(start_s, dtype=np.float64).tolist())
-        self._end_s.extend(np.asarray(end_s, dtype=np.float64).tolist())
-        self._lost.extend(np.asarray(lost, dtype=np.int8).tolist())
-        self._tag.extend([self._tags.setdefault(tag, len(self._tags)) for tag in tags])
-        self._refused_s["site_down"].extend(np.asarray(arrival_s)[np.asarray(lost, bool)].tolist())
+        self._records.extend(
+            arrival_s,
+            start_s,
+            end_s,
+            lost,
+            tag,
+            tag_names,
+            self.env.now if horizon_s is None else horizon_s,
+        )
 
     def record_refused(self, cause: str, at_s: np.ndarray) -> None:
         """Record jobs turned away on arrival (``"rejected"`` or ``"site_down"``) elsewhere."""
-        self._refused_s[cause].extend(np.asarray(at_s, dtype=np.float64).tolist())
+        self._records.refuse_all(cause, at_s)
 
     def repair(self) -> None:
         """The site is back up (empty)."""
@@ -331,14 +308,24 @@ class Site:
         return wait_s
 
     def waits_s(self, until_s: float) -> np.ndarray:
-        """Waits in queue of the jobs counted in ``stats(until_s).served``, in arrival order, s."""
-        arrival, start, end = self._records(until_s)
-        done = self._served_mask(arrival, end, until_s)
-        return start[done] - arrival[done]
+        """Waits in queue of the jobs counted in ``stats(until_s).served``, in arrival order, s
+        (while the records are not folded)."""
+        self._check_until(until_s)
+        return self._records.waits_s(until_s)
 
-    def _served_mask(self, arrival: np.ndarray, end: np.ndarray, until_s: float) -> np.ndarray:
-        lost = np.frombuffer(self._lost, dtype=np.int8)[: arrival.size].astype(bool)
-        return (arrival >= self.measure_from_s) & (end <= until_s) & ~lost
+    def job_times_s(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every job's arrival, start and end of service, in arrival order, s (``inf``: not
+        yet); copies, while the records are not folded."""
+        if self.folded:
+            raise ValueError(
+                f"site {self.name!r}: the records of {self._records.jobs} jobs are folded"
+            )
+        records = self._records
+        return (
+            np.array(records.arrival_s, dtype=np.float64),
+            np.array(records.start_s, dtype=np.float64),
+            np.array(records.end_s, dtype=np.float64),
+        )
 
     def stats(self, until_s: float) -> SiteStats:
         """Statistics over ``[measure_from_s, until_s]`` (``until_s <= env.now``).
@@ -346,81 +333,28 @@ class Site:
         Exact for any such window: jobs still in service at ``until_s`` count
         in the busy time up to ``until_s`` but not in ``served``. Note that
         ``env.run(until=t)`` stops *before* the events due at ``t``, so a job
-        ending exactly at ``t`` is then still in service.
+        ending exactly at ``t`` is then still in service. Once the records are
+        folded, only windows ending after everything folded.
         """
         from_s = self.measure_from_s
         if not until_s > from_s:
             raise ValueError(
                 f"site {self.name!r}: until_s must be > measure_from_s={from_s!r}, got {until_s!r}"
             )
-        arrival, start, end = self._records(until_s)
-        busy_s = np.clip(np.minimum(end, until_s) - np.maximum(start, from_s), 0.0, None).sum()
-        done = self._served_mask(arrival, end, until_s)
-        waits_s = start[done] - arrival[done]
-        served = int(waits_s.size)
-        queue_q = time_weighted_quantiles(
-            *queue_length_steps(arrival, start), from_s, until_s, [0.5, 0.99]
-        )
-        tags = np.frombuffer(self._tag, dtype=np.uint16)[: arrival.size][done]
-        counts = np.bincount(tags, minlength=len(self._tags))
-        refused = {
-            cause: int(((np.asarray(t) >= from_s) & (np.asarray(t) <= until_s)).sum())
-            for cause, t in self._refused_s.items()
-        }
-        return SiteStats(
-            served=served,
-            utilization=float(busy_s) / (self.servers * (until_s - from_s)),
-            mean_wait_s=float(waits_s.mean()) if served else math.nan,
-            p99_wait_s=float(np.quantile(waits_s, 0.99)) if served else math.nan,
-            max_queue=_max_waiting(arrival, start, from_s, until_s),
-            p50_wait_s=float(np.quantile(waits_s, 0.5)) if served else math.nan,
-            queue_p50=int(queue_q[0]),
-            queue_p99=int(queue_q[1]),
-            rejected=refused["rejected"],
-            site_down=refused["site_down"],
-            served_by_tag={tag: int(counts[i]) for tag, i in self._tags.items()},
-        )
+        self._check_until(until_s)
+        return self._records.stats(until_s)
 
     def timeseries(self, until_s: float, bin_s: float) -> dict[str, np.ndarray]:
         """Utilisation and queue length in bins of ``bin_s`` over ``[measure_from_s, until_s]``.
 
-        See :func:`avzone.cloud.timeseries.site_timeseries`.
+        See :func:`avzone.cloud.timeseries.site_timeseries`; once the records are
+        folded, ``bin_s`` must be :data:`~avzone.cloud.records.SITE_BIN_S`.
         """
-        arrival, start, end = self._records(until_s)
-        return site_timeseries(
-            arrival, start, end, self.servers, self.measure_from_s, until_s, bin_s
-        )
+        self._check_until(until_s)
+        return self._records.timeseries(until_s, bin_s)
 
-    def _records(self, until_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _check_until(self, until_s: float) -> None:
         if until_s > self.env.now:
             raise ValueError(
                 f"site {self.name!r}: until_s={until_s!r} is after env.now={self.env.now!r}"
             )
-        # Copies: a view would lock the arrays against further appends.
-        return (
-            np.array(self._arrival_s, dtype=np.float64),
-            np.array(self._start_s, dtype=np.float64),
-            np.array(self._end_s, dtype=np.float64),
-        )
-
-
-def _max_waiting(arrival_s: np.ndarray, start_s: np.ndarray, from_s: float, until_s: float) -> int:
-    """Largest queue length over ``[from_s, until_s]``, from the times jobs joined and left it.
-
-    The queue length is taken after all the joins and departures at one
-    instant, so a job served at once on arrival never counts as waiting.
-    """
-    times_s = np.concatenate((arrival_s, start_s))
-    step = np.concatenate((np.ones(arrival_s.size, np.int64), -np.ones(start_s.size, np.int64)))
-    keep = times_s <= until_s
-    times_s, step = times_s[keep], step[keep]
-    if times_s.size == 0:
-        return 0
-    order = np.argsort(times_s, kind="stable")
-    times_s, length = times_s[order], np.cumsum(step[order])
-    last_at_instant = np.append(times_s[1:] != times_s[:-1], True)
-    times_s, length = times_s[last_at_instant], length[last_at_instant]
-    before = times_s <= from_s
-    at_from = int(length[before][-1]) if before.any() else 0
-    inside = length[~before]
-    return max(at_from, int(inside.max())) if inside.size else at_from

@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 __all__ = [
+    "bin_edges",
     "busy_in_bins",
     "queue_in_bins",
     "queue_length_steps",
@@ -297,6 +298,24 @@ def queue_in_bins(
     return mean, top
 
 
+def bin_edges(from_s: float, until_s: float, bin_s: float) -> np.ndarray:
+    """The edges of the bins of :func:`site_timeseries`: every ``bin_s`` from ``from_s``,
+    and ``until_s`` (the last bin may be shorter; a window that is a whole number of bins
+    up to rounding gets no sliver of a last bin).
+
+    >>> bin_edges(0.0, 25.0, 10.0).tolist()
+    [0.0, 10.0, 20.0, 25.0]
+    """
+    if not (math.isfinite(from_s) and math.isfinite(until_s) and from_s < until_s):
+        raise ValueError(
+            f"window must be finite with from_s < until_s, got from_s={from_s!r}, until_s={until_s!r}"
+        )
+    if not (math.isfinite(bin_s) and bin_s > 0):
+        raise ValueError(f"bin_s must be a finite number > 0, got {bin_s!r}")
+    n_bins = max(1, math.ceil((until_s - from_s) / bin_s - 1e-9))
+    return np.append(from_s + bin_s * np.arange(n_bins), until_s)
+
+
 def site_timeseries(
     arrival_s: np.ndarray,
     start_s: np.ndarray,
@@ -337,15 +356,7 @@ def site_timeseries(
     """
     if isinstance(servers, bool) or not isinstance(servers, int | np.integer) or servers < 1:
         raise ValueError(f"servers must be an integer >= 1, got {servers!r}")
-    if not (math.isfinite(from_s) and math.isfinite(until_s) and from_s < until_s):
-        raise ValueError(
-            f"window must be finite with from_s < until_s, got from_s={from_s!r}, until_s={until_s!r}"
-        )
-    if not (math.isfinite(bin_s) and bin_s > 0):
-        raise ValueError(f"bin_s must be a finite number > 0, got {bin_s!r}")
-    # A window that is a whole number of bins up to rounding gets no sliver of a last bin.
-    n_bins = max(1, math.ceil((until_s - from_s) / bin_s - 1e-9))
-    edges = np.append(from_s + bin_s * np.arange(n_bins), until_s)
+    edges = bin_edges(from_s, until_s, bin_s)
     busy = busy_in_bins(start_s, end_s, edges)
     mean, top = queue_in_bins(*queue_length_steps(arrival_s, start_s), edges)
     return {

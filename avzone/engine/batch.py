@@ -101,6 +101,9 @@ WINDOW_S = 1.0
 COMPACT_ROWS = 1 << 20
 """Rows of the job table past which finished jobs are handed to the sites and dropped."""
 
+_RECORD_SLICE = 2**20
+"""Jobs handed to a Site at a time (bounds the copies)."""
+
 
 def check_batch_supported(world: World) -> None:
     """Raise ScenarioError when the scenario needs what the batch evaluator does not model yet."""
@@ -685,31 +688,43 @@ class _BatchRun(_EventRun):
     def _record_sites(
         self, duration_s: float, rows: np.ndarray | None = None, horizon_s: float | None = None
     ) -> None:
-        """Hand each Site its jobs (``rows``, by default all) in arrival order, so its
-        statistics are the event evaluator's; no job handed later arrives before
-        ``horizon_s`` (by default: none is handed later)."""
+        """Hand each Site its jobs (``rows``, by default all: the run is over and the job
+        table is dropped) in arrival order and in slices (a Site folds its records past a
+        threshold), so its statistics are the event evaluator's; no job handed later
+        arrives before ``horizon_s`` (by default: none is handed later)."""
         jobs = self.jobs
         every = np.arange(jobs.size) if rows is None else rows
         status, site_of, arrival = jobs["status"], jobs["site"], jobs["arrival"]
         arrived = every[np.isfinite(arrival[every]) & (arrival[every] < duration_s)]
         arrived = arrived[status[arrived] != _TRANSIT]
+        services = [f.service or "" for f in self.flow_list]
         for s, site in enumerate(self.sites):
-            rows = arrived[site_of[arrived] == s]
-            rows = rows[stable_argsort(jobs["arrival"][rows])]
-            refused = status[rows] == _REFUSED
+            mine = arrived[site_of[arrived] == s]
+            mine = mine[stable_argsort(jobs["arrival"][mine])]
+            refused = status[mine] == _REFUSED
             for cause, code in (("rejected", -1.0), ("site_down", -2.0)):
-                picked = rows[refused & (jobs["end"][rows] == code)]
+                picked = mine[refused & (jobs["end"][mine] == code)]
                 site.record_refused(cause, jobs["arrival"][picked])
-            rows = rows[~refused]
-            start = np.nan_to_num(jobs["start"][rows], nan=math.inf)
-            end = np.nan_to_num(jobs["end"][rows], nan=math.inf)
-            start[start >= duration_s] = math.inf
-            end[end >= duration_s] = math.inf
-            services = [f.service or "" for f in self.flow_list]
-            site.record_jobs(
-                jobs["arrival"][rows],
-                start,
-                end,
-                status[rows] == _LOST,
-                [services[f] for f in jobs["flow"][rows].tolist()],
-            )
+            mine = mine[~refused]
+            for lo in range(0, max(mine.size, 1), _RECORD_SLICE):
+                part = mine[lo : lo + _RECORD_SLICE]
+                after = lo + _RECORD_SLICE
+                start = np.nan_to_num(jobs["start"][part], nan=math.inf)
+                end = np.nan_to_num(jobs["end"][part], nan=math.inf)
+                start[start >= duration_s] = math.inf
+                end[end >= duration_s] = math.inf
+                site.record_jobs(
+                    jobs["arrival"][part],
+                    start,
+                    end,
+                    status[part] == _LOST,
+                    jobs["flow"][part],
+                    services,
+                    horizon_s=float(jobs["arrival"][mine[after]])
+                    if after < mine.size
+                    else horizon_s,
+                )
+        if rows is None:
+            # the run is over (the SimPy environment, still referenced by the sites, keeps
+            # this evaluator alive until the cyclic garbage collector runs)
+            self.jobs = _Jobs()

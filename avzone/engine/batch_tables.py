@@ -16,17 +16,16 @@ from avzone.engine.plans import FlowPlan
 from avzone.engine.steplog import StepLog
 from avzone.network.transport import Segments
 from avzone.scenario import Flow
+from avzone.stats import Series
 from avzone.vehicles.mobility import Vehicle
 
 __all__ = ["Trajectories", "extend_series", "stable_argsort"]
 
 
-def extend_series(series: Any, values: np.ndarray) -> None:
-    """Append ``values`` to a recorder's series (an ``array('d')``: as bytes, no list)."""
-    if isinstance(series, array) and series.typecode == "d":
-        series.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
-    else:
-        series.extend(values)
+def extend_series(series: Series, values: np.ndarray) -> None:
+    """Append ``values`` to a recorder's series (:class:`~avzone.stats.Series`, which folds
+    them into a sketch past its threshold)."""
+    series.extend(values)
 
 
 def stable_argsort(values: np.ndarray) -> np.ndarray:

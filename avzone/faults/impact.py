@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from avzone.metrics.collect import LOSS_CAUSES, FlowRecorder
+from avzone.stats import Series
 
 if TYPE_CHECKING:
     from avzone.engine.world import World
@@ -55,21 +56,14 @@ MISS_SLACK = 0.01
 _ON_TIME, _LATE, _LOST = 0, 1, 2
 
 
-if TYPE_CHECKING:
-    _FloatArray = array[float]
-else:
-    _FloatArray = array
-
-
-class _Latencies(_FloatArray):
+class _Latencies(Series):
     """The delivered latencies (s), telling the recorder of each one appended."""
 
-    owner: TimedRecorder
+    __slots__ = ("owner",)
 
-    def __new__(cls, owner: TimedRecorder) -> _Latencies:
-        self = cast(_Latencies, super().__new__(cls, "d"))
+    def __init__(self, owner: TimedRecorder) -> None:
+        super().__init__(above_s=owner.deadline_s)
         self.owner = owner
-        return self
 
     def append(self, value: float) -> None:
         super().append(value)

@@ -1,9 +1,10 @@
-"""Collectors filled during a run: plain counters and lists, no simulation objects."""
+"""Collectors filled during a run: plain counters and series, no simulation objects."""
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass, field
+
+from avzone.stats import Series
 
 __all__ = ["LOSS_CAUSES", "STAGES", "FlowRecorder", "VehicleCounts"]
 
@@ -27,6 +28,11 @@ class FlowRecorder:
     ``backhaul_up_s``, ``backhaul_down_s``, ``access_down_s`` its other
     stages (:data:`STAGES`), all aligned with ``latencies_s``; the six sum to
     the latency. Empty for one-hop flows (their latency is all ``access_up``).
+
+    Each is a :class:`~avzone.stats.Series`: every value while there are at most
+    :data:`~avzone.stats.EXACT_VALUES`, then a quantile sketch with exact count,
+    mean and extremes. ``latencies_s`` counts the late ones (above ``deadline_s``)
+    as they are recorded: :attr:`late` is exact either way.
     """
 
     name: str
@@ -37,18 +43,26 @@ class FlowRecorder:
     backhaul: int = 0
     rejected: int = 0
     site_down: int = 0
-    latencies_s: array[float] = field(default_factory=lambda: array("d"))
-    wait_s: array[float] = field(default_factory=lambda: array("d"))
-    service_s: array[float] = field(default_factory=lambda: array("d"))
-    access_up_s: array[float] = field(default_factory=lambda: array("d"))
-    backhaul_up_s: array[float] = field(default_factory=lambda: array("d"))
-    backhaul_down_s: array[float] = field(default_factory=lambda: array("d"))
-    access_down_s: array[float] = field(default_factory=lambda: array("d"))
+    latencies_s: Series = field(init=False, repr=False, compare=False)
+    wait_s: Series = field(default_factory=Series, repr=False, compare=False)
+    service_s: Series = field(default_factory=Series, repr=False, compare=False)
+    access_up_s: Series = field(default_factory=Series, repr=False, compare=False)
+    backhaul_up_s: Series = field(default_factory=Series, repr=False, compare=False)
+    backhaul_down_s: Series = field(default_factory=Series, repr=False, compare=False)
+    access_down_s: Series = field(default_factory=Series, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.latencies_s = Series(above_s=self.deadline_s)
 
     @property
     def delivered(self) -> int:
         """Messages that arrived (on time or late)."""
         return len(self.latencies_s)
+
+    @property
+    def late(self) -> int:
+        """Delivered messages with a latency strictly greater than ``deadline_s``."""
+        return self.latencies_s.above
 
     @property
     def lost(self) -> int:

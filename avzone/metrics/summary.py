@@ -17,6 +17,7 @@ from avzone.metrics.collect import LOSS_CAUSES, STAGES, FlowRecorder
 from avzone.metrics.links import network_summary
 from avzone.network.coverage import covered_fraction
 from avzone.roads import map_info
+from avzone.stats import Series
 
 if TYPE_CHECKING:
     from avzone.engine.event import RunRecord
@@ -44,25 +45,32 @@ def _r(value: float) -> float:
     return round(float(value), _DIGITS)
 
 
-def latency_stats_ms(latencies_s: Sequence[float]) -> dict[str, float | None]:
+_LATENCY_QS = np.array([50, 95, 99, 99.9]) / 100
+"""p50, p95, p99, p999 as probabilities (the same floats np.percentile divides out)."""
+
+
+def latency_stats_ms(latencies_s: Series | Sequence[float]) -> dict[str, float | None]:
     """Mean, percentiles (linear interpolation) and max, in ms; nulls when empty.
+
+    A folded :class:`~avzone.stats.Series` gives its percentiles within the
+    sketch's relative accuracy, its mean and max exactly (docs/outputs.md).
 
     Examples
     --------
     >>> latency_stats_ms([0.001, 0.003])["p50"]
     2.0
     """
-    if len(latencies_s) == 0:
+    series = latencies_s if isinstance(latencies_s, Series) else Series.of(latencies_s)
+    if len(series) == 0:
         return dict.fromkeys(LATENCY_STATS)
-    ms = np.asarray(latencies_s, dtype=float) * 1000
-    p50, p95, p99, p999 = np.percentile(ms, [50, 95, 99, 99.9])
+    p50, p95, p99, p999 = series.quantiles(_LATENCY_QS, scale=1000).tolist()
     return {
-        "mean": _r(ms.mean()),
+        "mean": _r(series.mean(scale=1000)),
         "p50": _r(p50),
         "p95": _r(p95),
         "p99": _r(p99),
         "p999": _r(p999),
-        "max": _r(ms.max()),
+        "max": _r(series.max(scale=1000)),
     }
 
 
@@ -87,11 +95,13 @@ def coverage_masks(world: World) -> dict[str, np.ndarray]:
     }
 
 
-def _share_stats_ms(values_s: np.ndarray) -> dict[str, float | None]:
-    if values_s.size == 0:
+def _share_stats_ms(values_s: Series) -> dict[str, float | None]:
+    if len(values_s) == 0:
         return {"mean": None, "p99": None}
-    ms = values_s * 1000
-    return {"mean": _r(ms.mean()), "p99": _r(np.percentile(ms, 99))}
+    return {
+        "mean": _r(values_s.mean(scale=1000)),
+        "p99": _r(values_s.quantiles([0.99], scale=1000)[0]),
+    }
 
 
 def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, Any]:
@@ -104,17 +114,16 @@ def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, A
     """
     if record is None:
         record = FlowRecorder("", deadline_ms / 1000)
-    latency_s = np.asarray(record.latencies_s, dtype=float)
-    late = int((latency_s > record.deadline_s).sum())
-    stages = {
-        stage: np.asarray(
-            getattr(record, f"{'wait' if stage == 'queue' else stage}_s"), dtype=float
-        )
-        for stage in STAGES
-    }
-    if stages["access_up"].size != latency_s.size:  # a one-hop flow: all access
-        stages = {stage: np.zeros_like(latency_s) for stage in STAGES}
-        stages["access_up"] = latency_s
+    late = record.late
+    if len(record.access_up_s) == record.delivered:
+        stages: dict[str, dict[str, float | None]] = {
+            stage: _share_stats_ms(getattr(record, f"{'wait' if stage == 'queue' else stage}_s"))
+            for stage in STAGES
+        }
+    else:  # a one-hop flow: all access
+        zero = {"mean": 0.0, "p99": 0.0} if record.delivered else {"mean": None, "p99": None}
+        stages = {stage: dict(zero) for stage in STAGES}
+        stages["access_up"] = _share_stats_ms(record.latencies_s)
     failures = {cause: getattr(record, cause) for cause in LOSS_CAUSES}
     failures["deadline_missed"] = late
     return {
@@ -125,7 +134,7 @@ def flow_summary(record: FlowRecorder | None, deadline_ms: float) -> dict[str, A
         "failures": failures,
         "delivery_ratio": _r(record.delivered / record.sent) if record.sent else None,
         "latency_ms": latency_stats_ms(record.latencies_s),
-        "breakdown_ms": {stage: _share_stats_ms(values) for stage, values in stages.items()},
+        "breakdown_ms": stages,
         "deadline_ms": deadline_ms,
         "late": late,
         "deadline_miss_ratio": _r((late + record.lost) / record.sent) if record.sent else None,
@@ -239,17 +248,18 @@ def quantile_rows(world: World, record: RunRecord) -> list[dict[str, Any]]:
     probabilities of :data:`QUANTILES` (linear interpolation); nothing for an
     empty sample.
     """
-    samples: list[tuple[str, str, np.ndarray]] = [
-        ("latency_ms", f.name, np.asarray(record.flows[f.name].latencies_s, dtype=float) * 1000)
+    samples: list[tuple[str, str, Series, float]] = [
+        ("latency_ms", f.name, record.flows[f.name].latencies_s, 1000.0)
         for f in world.scenario.flows
     ]
-    samples.append(("staleness_s", "hdmap", np.asarray(record.hdmap.staleness_s, dtype=float)))
+    samples.append(("staleness_s", "hdmap", Series.of(record.hdmap.staleness_s), 1.0))
     rows = []
     probabilities = np.array(QUANTILES)
-    for kind, name, values in samples:
-        if values.size == 0:
+    for kind, name, values, scale in samples:
+        if len(values) == 0:
             continue
-        for q, value in zip(probabilities, np.quantile(values, probabilities), strict=True):
+        quantiles = values.quantiles(probabilities, scale=scale)
+        for q, value in zip(probabilities, quantiles, strict=True):
             rows.append({"kind": kind, "name": name, "q": round(float(q), 6), "value": _r(value)})
     return rows
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from avzone.network.backhaul import BackhaulRoutes, LinkTable
+from avzone.stats import quantile_with_zeros
 
 __all__ = ["LinkState", "Segments", "candidate_pairs", "lost_at", "route_segments", "truncate"]
 
@@ -278,8 +279,6 @@ class LinkState:
 
 
 def _p99_with_zeros(positive: np.ndarray, n: int) -> float:
-    """The 99th percentile (linear interpolation) of ``n − len(positive)`` zeros and ``positive``."""
-    values = np.zeros(n)
-    if positive.size:
-        values[n - positive.size :] = np.sort(positive)
-    return float(np.percentile(values, 99))
+    """The 99th percentile (linear interpolation) of ``n − len(positive)`` zeros and ``positive``,
+    without building the ``n`` values (:func:`~avzone.stats.quantile_with_zeros`)."""
+    return quantile_with_zeros(np.sort(positive), n, 0.99)
