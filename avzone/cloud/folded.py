@@ -54,7 +54,9 @@ def instants(times_s: np.ndarray, change: np.ndarray, level: int) -> tuple[np.nd
     changes (+1 arrival, -1 start of service) of each, starting from ``level``."""
     if times_s.size == 0:
         return np.empty(0), np.empty(0, dtype=np.int64)
-    order = np.argsort(times_s, kind="stable")
+    # the length after an instant's last change does not depend on the order of its
+    # changes: any sort will do (a quicksort, several times faster than a stable one)
+    order = np.argsort(times_s)
     times, change = times_s[order], change[order]
     last = np.ones(times.size, dtype=bool)
     last[:-1] = times[1:] != times[:-1]

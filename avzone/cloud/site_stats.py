@@ -208,7 +208,8 @@ def _max_waiting(arrival_s: np.ndarray, start_s: np.ndarray, from_s: float, unti
     times_s, step = times_s[keep], step[keep]
     if times_s.size == 0:
         return 0
-    order = np.argsort(times_s, kind="stable")
+    # only the length after each instant's last change is kept: any order of its changes
+    order = np.argsort(times_s)
     times_s, length = times_s[order], np.cumsum(step[order])
     last_at_instant = np.append(times_s[1:] != times_s[:-1], True)
     times_s, length = times_s[last_at_instant], length[last_at_instant]

@@ -167,7 +167,8 @@ def queue_length_steps(arrival_s: np.ndarray, start_s: np.ndarray) -> tuple[np.n
     change = np.concatenate((np.ones(arrival.size, np.int64), -np.ones(start.size, np.int64)))
     happened = np.isfinite(times)
     times, change = times[happened], change[happened]
-    order = np.argsort(times, kind="stable")
+    # only the length after each instant's last change is kept: any order of its changes
+    order = np.argsort(times)
     times, length = times[order], np.cumsum(change[order])
     last_at_instant = np.ones(times.size, dtype=bool)
     last_at_instant[:-1] = times[1:] != times[:-1]

@@ -698,9 +698,12 @@ class _BatchRun(_EventRun):
         arrived = every[np.isfinite(arrival[every]) & (arrival[every] < duration_s)]
         arrived = arrived[status[arrived] != _TRANSIT]
         services = [f.service or "" for f in self.flow_list]
+        # by site, in arrival order within each (ties: row order)
+        arrived = arrived[stable_argsort(arrival[arrived])]
+        arrived = arrived[np.argsort(site_of[arrived].astype(np.int16), kind="stable")]
+        bounds = np.searchsorted(site_of[arrived], np.arange(len(self.sites) + 1)).tolist()
         for s, site in enumerate(self.sites):
-            mine = arrived[site_of[arrived] == s]
-            mine = mine[stable_argsort(jobs["arrival"][mine])]
+            mine = arrived[bounds[s] : bounds[s + 1]]
             refused = status[mine] == _REFUSED
             for cause, code in (("rejected", -1.0), ("site_down", -2.0)):
                 picked = mine[refused & (jobs["end"][mine] == code)]
