@@ -25,6 +25,7 @@ import copy
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from avzone.cloud.timeseries import busy_in_bins
@@ -57,10 +58,32 @@ def instants(times_s: np.ndarray, change: np.ndarray, level: int) -> tuple[np.nd
     # the length after an instant's last change does not depend on the order of its
     # changes: any sort will do (a quicksort, several times faster than a stable one)
     order = np.argsort(times_s)
-    times, change = times_s[order], change[order]
-    last = np.ones(times.size, dtype=bool)
-    last[:-1] = times[1:] != times[:-1]
-    return times[last], level + np.cumsum(change)[last]
+    return _instants(
+        np.ascontiguousarray(times_s, np.float64),
+        np.ascontiguousarray(change, np.int64),
+        order,
+        level,
+    )
+
+
+@numba.njit(cache=True)
+def _instants(
+    times_s: np.ndarray, change: np.ndarray, order: np.ndarray, level: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The running length in ``order``, kept at the last change of each distinct time."""
+    n = order.size
+    times = np.empty(n)
+    levels = np.empty(n, dtype=np.int64)
+    m = 0
+    length = level
+    for k in range(n):
+        i = order[k]
+        length += change[i]
+        if k + 1 == n or times_s[order[k + 1]] != times_s[i]:
+            times[m] = times_s[i]
+            levels[m] = length
+            m += 1
+    return times[:m], levels[:m]
 
 
 def _sum_add(total: tuple[float, float], part: float) -> tuple[float, float]:
