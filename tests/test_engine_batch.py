@@ -226,15 +226,18 @@ def test_state_dependent_dispatch_is_refused(tmp_path: Path) -> None:
 
 
 def test_trajectories_locate_as_the_vehicle_does() -> None:
-    """Vectorised positions equal Vehicle.s_m, held at the edge's end while waiting."""
+    """Vectorised positions equal Vehicle.s_m, held at the edge's end while waiting:
+    on 1 m samples numbered from 1000·edge, the sample is 1000·edge + ⌊s⌋ (by hand)."""
     log = Trajectories()
     v = Vehicle(0, np.zeros(1, dtype=int))
     for edge, t_enter, speed, length in ((3, 0.0, 10.0, 100.0), (5, 14.0, 5.0, 50.0)):
         v.edge, v.t_enter_s, v.speed_mps, v.edge_length_m = edge, t_enter, speed, length
         log.enter(v)
-    edge, s_m = log.locate(np.zeros(5, dtype=np.int64), np.array([0.0, 5.0, 12.0, 14.0, 20.0]))
-    assert edge.tolist() == [3, 3, 3, 5, 5]
-    assert s_m.tolist() == [0.0, 50.0, 100.0, 0.0, 30.0]
+    start = 1000 * np.arange(8, dtype=np.int64)
+    step_m, count = np.ones(8), np.full(8, 1000, dtype=np.int64)
+    t_s = np.array([0.0, 5.0, 12.0, 14.0, 20.0])
+    sample = log.samples(np.zeros(5, dtype=np.int64), t_s, start, step_m, count)
+    assert sample.tolist() == [3000, 3050, 3100, 5000, 5030]
 
 
 def test_hdmap_detection_is_refused(tmp_path: Path) -> None:

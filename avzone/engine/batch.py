@@ -73,7 +73,6 @@ from avzone.engine.batch_tables import (
     _PlanArrays,
     _Sends,
     _SiteQueue,
-    extend_series,
     stable_argsort,
 )
 from avzone.engine.draws import run_seeds
@@ -421,7 +420,7 @@ class _BatchRun(_EventRun):
         )
         self._count_failed(plan, station)
         ok = station >= 0
-        extend_series(self.flows[plan.flow.name].latencies_s, plan.first_s + delay_s[ok])
+        self.flows[plan.flow.name].latencies_s.extend(plan.first_s + delay_s[ok])
 
     def _requests(self, plan: FlowPlan, who: np.ndarray, t0: np.ndarray) -> None:
         """Requests sent: the access hop up, the site, the backhaul's loss, onto the links."""
@@ -644,13 +643,13 @@ class _BatchRun(_EventRun):
             record = self.flows[self.flow_list[f].name]
             t0, t_in, t_site = jobs["t0"][r], jobs["t_in"][r], jobs["arrival"][r]
             start, hold, ended = jobs["start"][r], jobs["hold"][r], jobs["end"][r]
-            extend_series(record.latencies_s, done - t0)
-            extend_series(record.wait_s, start - t_site)
-            extend_series(record.service_s, hold)
-            extend_series(record.access_up_s, t_in - t0)
-            extend_series(record.backhaul_up_s, t_site - t_in)
-            extend_series(record.backhaul_down_s, out - ended)
-            extend_series(record.access_down_s, done - out)
+            record.latencies_s.extend(done - t0)
+            record.wait_s.extend(start - t_site)
+            record.service_s.extend(hold)
+            record.access_up_s.extend(t_in - t0)
+            record.backhaul_up_s.extend(t_site - t_in)
+            record.backhaul_down_s.extend(out - ended)
+            record.access_down_s.extend(done - out)
 
     # -- the sites' records --------------------------------------------------------------
 

@@ -16,16 +16,9 @@ from avzone.engine.plans import FlowPlan
 from avzone.engine.steplog import StepLog
 from avzone.network.transport import Segments
 from avzone.scenario import Flow
-from avzone.stats import Series
 from avzone.vehicles.mobility import Vehicle
 
-__all__ = ["Trajectories", "extend_series", "stable_argsort"]
-
-
-def extend_series(series: Series, values: np.ndarray) -> None:
-    """Append ``values`` to a recorder's series (:class:`~avzone.stats.Series`, which folds
-    them into a sketch past its threshold)."""
-    series.extend(values)
+__all__ = ["Trajectories", "stable_argsort"]
 
 
 def stable_argsort(values: np.ndarray) -> np.ndarray:
@@ -85,22 +78,6 @@ class Trajectories:
             length=vehicle.edge_length_m,
         )
 
-    def locate(self, vehicle: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Edge and distance along it of each (vehicle, time) in the current window.
-
-        Times must lie at or after the window's start (:meth:`advance`) and
-        before any entry not yet logged.
-        """
-        if vehicle.size == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        which = self.log.find(vehicle, t_s)
-        if (which < 0).any():  # pragma: no cover - a broken invariant
-            raise RuntimeError("batch evaluator: a message before its vehicle's first edge")
-        log = self.log
-        t_enter = np.frombuffer(log.t, dtype=np.float64)[which]
-        length = log["length"][which]
-        return log["edge"][which], np.minimum(length, (t_s - t_enter) * log["speed"][which])
-
     def samples(
         self,
         vehicle: np.ndarray,
@@ -109,9 +86,14 @@ class Trajectories:
         step_m: np.ndarray,
         count: np.ndarray,
     ) -> np.ndarray:
-        """The road sample each (vehicle, time) of the current window is on, as
-        :meth:`locate` then ``start[e] + min(⌊s / step_m[e]⌋, count[e] − 1)`` per edge ``e``
-        (the road samples' layout, :class:`~avzone.network.coverage.RoadSamples`)."""
+        """The road sample each (vehicle, time) of the current window is on: on the edge
+        ``e`` of the vehicle's last entry at or before the time, at ``s = min(L_e, (t −
+        t_e)·v)``, the sample ``start[e] + min(⌊s / step_m[e]⌋, count[e] − 1)`` (the road
+        samples' layout, :class:`~avzone.network.coverage.RoadSamples`).
+
+        Times must lie at or after the window's start (:meth:`advance`) and before any
+        entry not yet logged.
+        """
         if vehicle.size == 0:
             return np.empty(0, dtype=np.int64)
         which = self.log.find(vehicle, t_s)
@@ -258,7 +240,6 @@ class _Jobs:
 
     def __init__(self) -> None:
         self.size = 0
-        self.dropped = 0  # rows handed over and dropped so far (:meth:`drop`)
         self.cols: dict[str, np.ndarray] = {n: np.empty(4096, np.int64) for n in self.INTS}
         self.cols.update({n: np.empty(4096, np.float64) for n in self.FLOATS})
 
@@ -297,7 +278,6 @@ class _Jobs:
         n = int(kept.sum())
         for col in self.cols.values():
             col[:n] = col[: self.size][kept]
-        self.dropped += self.size - n
         self.size = n
         return new_row
 
