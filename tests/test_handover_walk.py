@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tinyzone import grid_map, scenario_dict, write_scenario
+from tinyzone import grid_map, scenario_dict, vehicle_flows, write_scenario
 
 import avzone
 from avzone.engine import batch
@@ -256,17 +256,7 @@ def _radio_scenario(folder: Path) -> Path:
     data["car"] = {
         "fleet": {"arrivals": "poisson", "rate_per_h": 900, "initial_vehicles": 40},
         "mobility": {"signal_wait_max_s": 20},
-        "flows": {
-            "bsm": {"rate_hz": 10, "size_bytes": 300, "via": "pc5", "deadline_ms": 100},
-            "control": {
-                "rate_hz": 10,
-                "size_bytes": 1200,
-                "via": "uu",
-                "service": "planning",
-                "reply_bytes": 200,
-                "deadline_ms": 50,
-            },
-        },
+        "flows": vehicle_flows(),
     }
     data["network"]["cells"] = {
         "place": {"rule": "list", "positions_m": CELLS},

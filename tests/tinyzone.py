@@ -75,6 +75,22 @@ def grid_map(folder: Path, n: int = 3, spacing_m: float = 500.0) -> Path:
     return write_map(folder, features)
 
 
+def vehicle_flows() -> dict[str, Any]:
+    """The usual pair of vehicle flows: 10 Hz BSMs over PC5 and a 10 Hz cloud-control loop
+    over Uu to the ``planning`` service with a 200-byte reply (a fresh dict each call)."""
+    return {
+        "bsm": {"rate_hz": 10, "size_bytes": 300, "via": "pc5", "deadline_ms": 100},
+        "control": {
+            "rate_hz": 10,
+            "size_bytes": 1200,
+            "via": "uu",
+            "service": "planning",
+            "reply_bytes": 200,
+            "deadline_ms": 50,
+        },
+    }
+
+
 def scenario_dict(map_path: Path, **sections: Any) -> dict[str, Any]:
     """A small complete scenario on ``map_path``; keyword sections replace the defaults."""
     data: dict[str, Any] = {
